@@ -1,0 +1,44 @@
+# Gatescope: `make run` serves the app, `make test` runs every check. Each installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+comma := ,
+# torch (for parity tests) is large: CI always installs it, elsewhere ask with WITH_TORCH=1.
+EXTRAS := test$(if $(or $(filter true,$(CI)),$(WITH_TORCH)),$(comma)torch,)
+
+.PHONY: run test lint typecheck unit e2e browser bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/gatescope serve --host $(HOST) --port $(PORT)
+
+browser: $(VENV)/.installed-$(EXTRAS)
+	bash scripts/ensure_browser.sh $(BIN)
+
+lint: $(VENV)/.installed-$(EXTRAS)
+	$(BIN)/ruff check app tests bench scripts
+	$(BIN)/ruff format --check app tests bench scripts
+	$(BIN)/mypy app
+
+test: lint browser
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed-$(EXTRAS)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

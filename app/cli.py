@@ -1,0 +1,57 @@
+"""The ``gatescope`` command."""
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from app import __version__
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.config import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=None if args.reload else (args.workers or settings.workers),
+        reload=args.reload,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _version(_: argparse.Namespace) -> int:
+    print(__version__)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gatescope", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web service")
+    serve.add_argument("--host", help="address to bind (default: GATESCOPE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: GATESCOPE_PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: 1)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes")
+    serve.set_defaults(func=_serve)
+
+    ver = sub.add_parser("version", help="print the version")
+    ver.set_defaults(func=_version)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

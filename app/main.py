@@ -1,0 +1,29 @@
+"""Application factory: builds the FastAPI app from settings."""
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import __version__
+from app.api import api_router
+from app.api.errors import install_error_handlers
+from app.api.health import health_router
+from app.config import Settings, get_settings
+from app.paths import STATIC_DIR
+from app.web.pages import pages_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Gatescope",
+        version=__version__,
+        summary="Every gate of an LSTM, GRU or RNN, step by step.",
+        root_path=settings.root_path,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
