@@ -1,0 +1,26 @@
+"""Gatescope's engine: recurrent cells in NumPy, traced step by step (see ENGINE_CONTRACT)."""
+
+from app.engine.errors import EngineError, LayoutError, ShapeError
+from app.engine.live import initial_state, step
+from app.engine.params import init_params, model_sizes
+from app.engine.records import Clamp, Readout, State, Trace
+from app.engine.spec import CELLS, GATES, TRACE_FIELDS
+from app.engine.trace import run_trace
+
+__all__ = [
+    "CELLS",
+    "GATES",
+    "TRACE_FIELDS",
+    "Clamp",
+    "EngineError",
+    "LayoutError",
+    "Readout",
+    "ShapeError",
+    "State",
+    "Trace",
+    "init_params",
+    "initial_state",
+    "model_sizes",
+    "run_trace",
+    "step",
+]

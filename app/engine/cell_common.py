@@ -1,0 +1,64 @@
+"""Pieces every cell loop shares: the per-layer result and the weight re-stacking."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.engine.clamps import ClampAction
+
+
+@dataclass
+class LayerResult:
+    """One layer's trace: fields -> (T, B, H) views, the h sequence fed to the next layer."""
+
+    fields: dict[str, np.ndarray]
+    h_seq: np.ndarray  # (T, B, H)
+    h_n: np.ndarray  # (B, H)
+    c_n: np.ndarray | None  # (B, H)
+
+
+def stacked_weights(
+    params: Mapping[str, np.ndarray],
+    layer: int,
+    hidden_size: int,
+    order: Sequence[int],
+    scales: Sequence[float],
+    dtype: np.dtype[Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Re-stack PyTorch's H-row gate blocks in `order`, each scaled, transposed for x @ W.
+
+    Returns W_ih^T (D, G*H), W_hh^T (H, G*H) and the summed bias b_ih + b_hh (G*H,).
+    Scaling by 0.5 (exact in binary floating point) folds the inner half of
+    sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5 into the weights, so one tanh covers every gate.
+    """
+    H = hidden_size
+
+    def restack(w: np.ndarray) -> np.ndarray:
+        w = np.asarray(w, dtype=np.float64)
+        return np.concatenate(
+            [s * w[j * H : (j + 1) * H] for j, s in zip(order, scales, strict=True)]
+        )
+
+    w_ih_t = np.ascontiguousarray(restack(params[f"weight_ih_l{layer}"]).T, dtype=dtype)
+    w_hh_t = np.ascontiguousarray(restack(params[f"weight_hh_l{layer}"]).T, dtype=dtype)
+    bias = restack(
+        np.asarray(params[f"bias_ih_l{layer}"], dtype=np.float64)
+        + np.asarray(params[f"bias_hh_l{layer}"], dtype=np.float64)
+    ).astype(dtype)
+    return w_ih_t, w_hh_t, bias
+
+
+def project_inputs(xin: np.ndarray, w_ih_t: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
+    """out[t, b] = xin[t, b] @ W_ih^T + bias for every step in one GEMM. out: (T, B, G*H)."""
+    T, B, D = xin.shape
+    np.add((xin.reshape(T * B, D) @ w_ih_t).reshape(T, B, -1), bias, out=out)
+
+
+def apply_clamps(row: np.ndarray, actions: list[ClampAction], offsets: Mapping[str, int]) -> None:
+    """Set row[:, offset(field) + units] = value for the actions whose field is in offsets."""
+    for field, units, value in actions:
+        offset = offsets.get(field)
+        if offset is not None:
+            row[:, offset + units] = value

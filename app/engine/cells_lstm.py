@@ -1,0 +1,209 @@
+"""LSTM family, PyTorch equations (gate order i, f, g, o; g is the article's C-tilde):
+
+    i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)      input gate
+    f = sigmoid(W_if x + b_if + W_hf h + b_hf)      forget gate
+    g = tanh(W_ig x + b_ig + W_hg h + b_hg)         candidate cell state (C-tilde)
+    o = sigmoid(W_io x + b_io + W_ho h + b_ho)      output gate
+    c = f * c_prev + i * g                          cell state
+    h = o * tanh(c)                                 hidden state
+
+Peephole (Keras/TensorFlow use_peepholes): i and f also add w_ci * c_prev and w_cf * c_prev,
+o adds w_co * c (the new c). Coupled: no input-gate rows, i = 1 - f.
+
+Storage: one array R of shape (T + 1, B, 9H) per layer; row t holds, in blocks of H,
+[o, i, f, g, c_prev, i*g, f*c_prev, tanh_c, h] of step t, where c_prev of row t + 1 is the c of
+step t. So the sigmoid gates [o, i, f] are one contiguous block, [i, f] * [g, c_prev] is one
+multiply giving [i*g, f*c_prev], and the traced fields are views into R (no copies).
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from app.engine.cell_common import LayerResult, apply_clamps, project_inputs, stacked_weights
+from app.engine.clamps import StepClamps
+
+KO, KI, KF, KG, CP, IG, FC, TC, HH, WIDTH = range(10)  # block positions within a row of R
+
+
+def _views(R: np.ndarray, T: int, H: int) -> dict[str, np.ndarray]:
+    def block(k: int) -> np.ndarray:
+        return R[:T, :, k * H : (k + 1) * H]
+
+    return {
+        "i": block(KI),
+        "f": block(KF),
+        "g": block(KG),
+        "o": block(KO),
+        "c": R[1:, :, CP * H : (CP + 1) * H],
+        "tanh_c": block(TC),
+        "h": block(HH),
+        "f_c_prev": block(FC),
+        "i_g": block(IG),
+    }
+
+
+def _result(R: np.ndarray, T: int, H: int) -> LayerResult:
+    fields = _views(R, T, H)
+    return LayerResult(fields, fields["h"], fields["h"][T - 1], fields["c"][T - 1])
+
+
+def lstm_layer(
+    params: Mapping[str, np.ndarray],
+    layer: int,
+    xin: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray,
+    clamps: StepClamps | None,
+    dtype: np.dtype[Any],
+) -> LayerResult:
+    """Standard LSTM over xin (T, B, D) from h0, c0 (B, H)."""
+    T, B, _ = xin.shape
+    H = h0.shape[1]
+    # torch rows i, f, g, o -> internal o, i, f, g; sigmoid rows pre-scaled by 0.5
+    w_ih_t, w_hh_t, bias = stacked_weights(
+        params, layer, H, (3, 0, 1, 2), (0.5, 0.5, 0.5, 1), dtype
+    )
+    R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
+    A = R[:T, :, : 4 * H]  # pre-activations, then gates [o, i, f, g]
+    project_inputs(xin, w_ih_t, bias, A)
+    R[0, :, CP * H : (CP + 1) * H] = c0
+    S = R[:T, :, : 3 * H]  # [o, i, f]: tanh(0.5 z) -> sigmoid(z)
+    PA = R[:T, :, KI * H : (KF + 1) * H]  # [i, f]
+    PB = R[:T, :, KG * H : (CP + 1) * H]  # [g, c_prev]
+    P = R[:T, :, IG * H : (FC + 1) * H]  # [i*g, f*c_prev]
+    IGv, FCv = R[:T, :, IG * H : (IG + 1) * H], R[:T, :, FC * H : (FC + 1) * H]
+    Cn = R[1:, :, CP * H : (CP + 1) * H]  # c of step t
+    TCv, Hv, Ov = R[:T, :, TC * H : (TC + 1) * H], R[:T, :, HH * H :], R[:T, :, :H]
+    offsets = {"o": KO * H, "i": KI * H, "f": KF * H, "g": KG * H}
+    rec = np.empty((B, 4 * H), dtype=dtype)  # W_hh h_prev
+    h = h0
+    for t in range(T):
+        np.matmul(h, w_hh_t, out=rec)
+        a = A[t]
+        np.add(a, rec, out=a)  # all pre-activations
+        np.tanh(a, out=a)  # g, and tanh(0.5 z) for o, i, f
+        s = S[t]
+        np.multiply(s, 0.5, out=s)
+        np.add(s, 0.5, out=s)  # o, i, f = sigmoid(z)
+        if clamps is not None and t in clamps:
+            apply_clamps(R[t], clamps[t], offsets)
+        np.multiply(PA[t], PB[t], out=P[t])  # i*g, f*c_prev
+        c = Cn[t]
+        np.add(FCv[t], IGv[t], out=c)  # c = f*c_prev + i*g
+        tc = TCv[t]
+        np.tanh(c, out=tc)  # tanh(c)
+        h = Hv[t]
+        np.multiply(Ov[t], tc, out=h)  # h = o * tanh(c)
+    return _result(R, T, H)
+
+
+def peephole_layer(
+    params: Mapping[str, np.ndarray],
+    layer: int,
+    xin: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray,
+    clamps: StepClamps | None,
+    dtype: np.dtype[Any],
+) -> LayerResult:
+    """Peephole LSTM: i, f see c_prev and o sees the new c through diagonal weights (H,)."""
+    T, B, _ = xin.shape
+    H = h0.shape[1]
+    w_ih_t, w_hh_t, bias = stacked_weights(
+        params, layer, H, (3, 0, 1, 2), (0.5, 0.5, 0.5, 1), dtype
+    )
+    w_ci, w_cf, w_co = (
+        (0.5 * np.asarray(params[f"weight_c{g}_l{layer}"], dtype=np.float64)).astype(dtype)
+        for g in "ifo"
+    )
+    R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
+    project_inputs(xin, w_ih_t, bias, R[:T, :, : 4 * H])
+    R[0, :, CP * H : (CP + 1) * H] = c0
+    first = {"i": KI * H, "f": KF * H, "g": KG * H}
+    rec = np.empty((B, 4 * H), dtype=dtype)
+    tmp = np.empty((B, H), dtype=dtype)
+    h = h0
+    for t in range(T):
+        r = R[t]
+        o, i, f = (r[:, k * H : (k + 1) * H] for k in (KO, KI, KF))
+        c_prev, c = r[:, CP * H : (CP + 1) * H], R[t + 1, :, CP * H : (CP + 1) * H]
+        np.matmul(h, w_hh_t, out=rec)
+        np.add(r[:, : 4 * H], rec, out=r[:, : 4 * H])  # all pre-activations
+        np.add(i, np.multiply(c_prev, w_ci, out=tmp), out=i)  # + w_ci * c_prev
+        np.add(f, np.multiply(c_prev, w_cf, out=tmp), out=f)  # + w_cf * c_prev
+        np.tanh(r[:, H : 4 * H], out=r[:, H : 4 * H])  # g, tanh(0.5 z) for i, f
+        s = r[:, H : 3 * H]
+        np.multiply(s, 0.5, out=s)
+        np.add(s, 0.5, out=s)  # i, f = sigmoid(z)
+        if clamps is not None and t in clamps:
+            apply_clamps(r, clamps[t], first)
+        np.multiply(
+            r[:, KI * H : (KF + 1) * H],
+            r[:, KG * H : (CP + 1) * H],
+            out=r[:, IG * H : (FC + 1) * H],
+        )
+        np.add(r[:, FC * H : (FC + 1) * H], r[:, IG * H : (IG + 1) * H], out=c)  # c
+        np.add(o, np.multiply(c, w_co, out=tmp), out=o)  # + w_co * c
+        np.tanh(o, out=o)
+        np.multiply(o, 0.5, out=o)
+        np.add(o, 0.5, out=o)  # o = sigmoid(z)
+        if clamps is not None and t in clamps:
+            apply_clamps(r, clamps[t], {"o": KO * H})
+        tc = r[:, TC * H : (TC + 1) * H]
+        np.tanh(c, out=tc)  # tanh(c)
+        h = r[:, HH * H :]
+        np.multiply(o, tc, out=h)  # h = o * tanh(c)
+    return _result(R, T, H)
+
+
+def coupled_layer(
+    params: Mapping[str, np.ndarray],
+    layer: int,
+    xin: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray,
+    clamps: StepClamps | None,
+    dtype: np.dtype[Any],
+) -> LayerResult:
+    """Coupled-gate LSTM: rows f, g, o (3H); i = 1 - f. Row layout as above, i filled last."""
+    T, B, _ = xin.shape
+    H = h0.shape[1]
+    # torch-style rows f, g, o -> internal o, f, g at blocks KO, KF, KG would not be contiguous
+    # with KI in between, so the coupled loop keeps [o, f, g] in the first 3H and i at block 3.
+    w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, (2, 0, 1), (0.5, 0.5, 1), dtype)
+    R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
+    project_inputs(xin, w_ih_t, bias, R[:T, :, : 3 * H])
+    R[0, :, CP * H : (CP + 1) * H] = c0
+    offsets = {"o": 0, "f": H, "g": 2 * H}
+    rec = np.empty((B, 3 * H), dtype=dtype)
+    h = h0
+    for t in range(T):
+        r = R[t]
+        a, s = r[:, : 3 * H], r[:, : 2 * H]
+        o, f, g, i = (r[:, k * H : (k + 1) * H] for k in range(4))
+        c_prev, c = r[:, CP * H : (CP + 1) * H], R[t + 1, :, CP * H : (CP + 1) * H]
+        ig, fc = r[:, IG * H : (IG + 1) * H], r[:, FC * H : (FC + 1) * H]
+        np.matmul(h, w_hh_t, out=rec)
+        np.add(a, rec, out=a)  # pre-activations of o, f, g
+        np.tanh(a, out=a)
+        np.multiply(s, 0.5, out=s)
+        np.add(s, 0.5, out=s)  # o, f = sigmoid(z)
+        if clamps is not None and t in clamps:
+            apply_clamps(r, clamps[t], offsets)
+        np.subtract(1.0, f, out=i)  # i = 1 - f
+        if clamps is not None and t in clamps:
+            apply_clamps(r, clamps[t], {"i": 3 * H})
+        np.multiply(f, c_prev, out=fc)  # f * c_prev
+        np.multiply(i, g, out=ig)  # i * g
+        np.add(fc, ig, out=c)  # c
+        tc = r[:, TC * H : (TC + 1) * H]
+        np.tanh(c, out=tc)  # tanh(c)
+        h = r[:, HH * H :]
+        np.multiply(o, tc, out=h)  # h = o * tanh(c)
+    fields = _views(R, T, H)
+    fields.update(
+        o=R[:T, :, :H], f=R[:T, :, H : 2 * H], g=R[:T, :, 2 * H : 3 * H], i=R[:T, :, 3 * H : 4 * H]
+    )
+    return LayerResult(fields, fields["h"], fields["h"][T - 1], fields["c"][T - 1])

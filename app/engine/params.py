@@ -1,0 +1,88 @@
+"""Weights in PyTorch's state_dict layout: names, shapes, random init and validation."""
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from app.engine.errors import LayoutError
+from app.engine.spec import GATE_ROWS, PEEPHOLES, check_cell
+
+
+def expected_shapes(
+    cell: str, input_size: int, hidden_size: int, num_layers: int
+) -> dict[str, tuple[int, ...]]:
+    """Every tensor name of the cell's layout -> its shape, in PyTorch's parameter order."""
+    check_cell(cell)
+    rows = GATE_ROWS[cell] * hidden_size
+    shapes: dict[str, tuple[int, ...]] = {}
+    for k in range(num_layers):
+        d_in = input_size if k == 0 else hidden_size
+        shapes[f"weight_ih_l{k}"] = (rows, d_in)
+        shapes[f"weight_hh_l{k}"] = (rows, hidden_size)
+        shapes[f"bias_ih_l{k}"] = (rows,)
+        shapes[f"bias_hh_l{k}"] = (rows,)
+        if cell == "lstm_peephole":
+            for name in PEEPHOLES:
+                shapes[f"{name}_l{k}"] = (hidden_size,)
+    return shapes
+
+
+def init_params(
+    cell: str, input_size: int, hidden_size: int, num_layers: int = 1, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """Random float64 weights drawn as PyTorch does, U(-1/sqrt(H), 1/sqrt(H)), from a seed.
+
+    The values differ from torch's (another generator) but the distribution is the same.
+    """
+    for name, value in (
+        ("input_size", input_size),
+        ("hidden_size", hidden_size),
+        ("num_layers", num_layers),
+    ):
+        if value < 1:
+            raise LayoutError(f"{name} is {value}, must be at least 1")
+    bound = 1.0 / np.sqrt(hidden_size)
+    rng = np.random.default_rng(seed)
+    return {
+        name: rng.uniform(-bound, bound, size=shape)
+        for name, shape in expected_shapes(cell, input_size, hidden_size, num_layers).items()
+    }
+
+
+def model_sizes(cell: str, params: Mapping[str, np.ndarray]) -> tuple[int, int, int]:
+    """(input_size, hidden_size, num_layers) of a parameter dict, checking every tensor.
+
+    Raises LayoutError naming the first missing, unexpected or misshapen tensor.
+    """
+    check_cell(cell)
+    for name in ("weight_ih_l0", "weight_hh_l0"):
+        if name not in params:
+            raise LayoutError(f"missing tensor {name}")
+        if np.ndim(params[name]) != 2:
+            raise LayoutError(
+                f"{name} has shape {np.shape(params[name])}, expected a 2-d (rows, columns) matrix"
+            )
+    input_size = int(np.shape(params["weight_ih_l0"])[1])
+    hidden_size = int(np.shape(params["weight_hh_l0"])[1])
+    if input_size < 1 or hidden_size < 1:
+        raise LayoutError(
+            f"weight_ih_l0 {np.shape(params['weight_ih_l0'])} and weight_hh_l0 "
+            f"{np.shape(params['weight_hh_l0'])} give an empty model"
+        )
+    num_layers = 1
+    while f"weight_ih_l{num_layers}" in params:
+        num_layers += 1
+    expected = expected_shapes(cell, input_size, hidden_size, num_layers)
+    for name, shape in expected.items():
+        if name not in params:
+            raise LayoutError(f"missing tensor {name} (expected shape {shape}) for cell {cell}")
+        got = tuple(np.shape(params[name]))
+        if got != shape:
+            raise LayoutError(f"{name} has shape {got}, expected {shape}")
+    extra = sorted(set(params) - set(expected))
+    if extra:
+        raise LayoutError(
+            f"unexpected tensor {extra[0]} for a {num_layers}-layer {cell}; "
+            f"expected only {', '.join(expected)}"
+        )
+    return input_size, hidden_size, num_layers

@@ -1,0 +1,117 @@
+"""run_trace: every traced quantity of every layer at every step, for any cell."""
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from app.engine.cell_common import LayerResult
+from app.engine.cells_gru import gru_layer
+from app.engine.cells_lstm import coupled_layer, lstm_layer, peephole_layer
+from app.engine.cells_rnn import rnn_layer
+from app.engine.checks import as_float_dtype, check_input, check_state, check_weights
+from app.engine.clamps import StepClamps, compile_clamps
+from app.engine.errors import EngineError
+from app.engine.params import model_sizes
+from app.engine.readout import apply_readout, check_readout
+from app.engine.records import Clamp, Readout, Trace
+from app.engine.spec import TRACE_FIELDS, check_cell, has_cell_state
+
+
+def run_layer(
+    cell: str,
+    params: Mapping[str, np.ndarray],
+    layer: int,
+    xin: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray | None,
+    clamps: StepClamps | None,
+    dtype: np.dtype[Any],
+) -> LayerResult:
+    """One layer of `cell` over xin (T, B, D_in) from h0 (and c0) of shape (B, H)."""
+    if cell == "gru":
+        return gru_layer(params, layer, xin, h0, None, clamps, dtype)
+    if cell in ("rnn_tanh", "rnn_relu"):
+        return rnn_layer(params, layer, xin, h0, cell == "rnn_relu", clamps, dtype)
+    assert c0 is not None
+    loop = {"lstm": lstm_layer, "lstm_peephole": peephole_layer, "lstm_coupled": coupled_layer}
+    return loop[cell](params, layer, xin, h0, c0, clamps, dtype)
+
+
+def check_fields(cell: str, fields: Collection[str] | None) -> tuple[str, ...]:
+    """The requested fields in the cell's order; unknown names are refused."""
+    if fields is None:
+        return TRACE_FIELDS[cell]
+    unknown = sorted(set(fields) - set(TRACE_FIELDS[cell]))
+    if unknown:
+        raise EngineError(
+            f"unknown field {unknown[0]!r} for {cell}; fields: {', '.join(TRACE_FIELDS[cell])}"
+        )
+    return tuple(f for f in TRACE_FIELDS[cell] if f in fields)
+
+
+def run_trace(
+    cell: str,
+    params: Mapping[str, np.ndarray],
+    x: np.ndarray,
+    *,
+    h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
+    clamps: Sequence[Clamp] = (),
+    readout: Readout | None = None,
+    dtype: Any = np.float64,
+    fields: Collection[str] | None = None,
+) -> Trace:
+    """Run `cell` with PyTorch-layout `params` over x and keep every quantity of every step.
+
+    x: (T, D) or (T, B, D). h0, c0: (L, H) or (L, B, H), zeros when None (c0 only for the
+    LSTM family). clamps force gates to values (see Clamp); the rest of the trace follows.
+    Returned arrays have the batch-ness of x and may be views into one buffer per layer.
+    Raises ShapeError / LayoutError / EngineError on bad shapes, values, names or options.
+    """
+    check_cell(cell)
+    float_dtype = as_float_dtype(dtype)
+    input_size, hidden_size, num_layers = model_sizes(cell, params)
+    check_weights(params)
+    keep = check_fields(cell, fields)
+    xs, batched = check_input(x, input_size, float_dtype)
+    T, B, _ = xs.shape
+    hs = check_state("h0", h0, num_layers, B, hidden_size, batched, float_dtype)
+    cs: np.ndarray | None = None
+    if has_cell_state(cell):
+        cs = check_state("c0", c0, num_layers, B, hidden_size, batched, float_dtype)
+    elif c0 is not None:
+        raise EngineError(f"c0 was given but {cell} has no cell state; pass only h0")
+    schedule = compile_clamps(clamps, cell, num_layers, T, hidden_size)
+    top = check_readout(readout, hidden_size, float_dtype) if readout is not None else None
+
+    layers: list[dict[str, np.ndarray]] = []
+    h_n = np.empty((num_layers, B, hidden_size), dtype=float_dtype)
+    c_n = np.empty_like(h_n) if cs is not None else None
+    xin = xs
+    for k in range(num_layers):
+        res = run_layer(
+            cell, params, k, xin, hs[k], None if cs is None else cs[k], schedule[k], float_dtype
+        )
+        layers.append(
+            {f: (v if batched else v[:, 0, :]) for f, v in res.fields.items() if f in keep}
+        )
+        h_n[k] = res.h_n
+        if c_n is not None and res.c_n is not None:
+            c_n[k] = res.c_n
+        xin = res.h_seq
+
+    logits = probs = None
+    if top is not None:
+        logits, probs = apply_readout(top, xin if batched else xin[:, 0, :])
+    return Trace(
+        cell=cell,
+        input_size=input_size,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        layers=layers,
+        h_n=h_n if batched else h_n[:, 0, :],
+        c_n=None if c_n is None else (c_n if batched else c_n[:, 0, :]),
+        logits=logits,
+        probs=probs,
+    )
