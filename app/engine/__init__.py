@@ -1,6 +1,8 @@
 """Gatescope's engine: recurrent cells in NumPy, traced step by step (see ENGINE_CONTRACT)."""
 
 from app.engine.errors import EngineError, LayoutError, ShapeError
+from app.engine.layouts_keras import from_keras, to_keras
+from app.engine.layouts_torch import from_torch
 from app.engine.live import initial_state, step
 from app.engine.params import init_params, model_sizes
 from app.engine.records import Clamp, Readout, State, Trace
@@ -18,9 +20,12 @@ __all__ = [
     "ShapeError",
     "State",
     "Trace",
+    "from_keras",
+    "from_torch",
     "init_params",
     "initial_state",
     "model_sizes",
     "run_trace",
     "step",
+    "to_keras",
 ]

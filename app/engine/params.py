@@ -54,19 +54,26 @@ def model_sizes(cell: str, params: Mapping[str, np.ndarray]) -> tuple[int, int, 
 
     Raises LayoutError naming the first missing, unexpected or misshapen tensor.
     """
+    return check_layout(cell, params)
+
+
+def check_layout(
+    cell: str, params: Mapping[str, np.ndarray], label: str = ""
+) -> tuple[int, int, int]:
+    """model_sizes, with `label` put before every tensor name in messages (e.g. "lstm.")."""
     check_cell(cell)
     for name in ("weight_ih_l0", "weight_hh_l0"):
         if name not in params:
-            raise LayoutError(f"missing tensor {name}")
+            raise LayoutError(f"missing tensor {label}{name}")
         if np.ndim(params[name]) != 2:
             raise LayoutError(
-                f"{name} has shape {np.shape(params[name])}, expected a 2-d (rows, columns) matrix"
+                f"{label}{name} has shape {np.shape(params[name])}, expected a 2-d matrix"
             )
     input_size = int(np.shape(params["weight_ih_l0"])[1])
     hidden_size = int(np.shape(params["weight_hh_l0"])[1])
     if input_size < 1 or hidden_size < 1:
         raise LayoutError(
-            f"weight_ih_l0 {np.shape(params['weight_ih_l0'])} and weight_hh_l0 "
+            f"{label}weight_ih_l0 {np.shape(params['weight_ih_l0'])} and {label}weight_hh_l0 "
             f"{np.shape(params['weight_hh_l0'])} give an empty model"
         )
     num_layers = 1
@@ -75,14 +82,14 @@ def model_sizes(cell: str, params: Mapping[str, np.ndarray]) -> tuple[int, int, 
     expected = expected_shapes(cell, input_size, hidden_size, num_layers)
     for name, shape in expected.items():
         if name not in params:
-            raise LayoutError(f"missing tensor {name} (expected shape {shape}) for cell {cell}")
+            raise LayoutError(f"missing tensor {label}{name} (expected shape {shape}) for {cell}")
         got = tuple(np.shape(params[name]))
         if got != shape:
-            raise LayoutError(f"{name} has shape {got}, expected {shape}")
+            raise LayoutError(f"{label}{name} has shape {got}, expected {shape}")
     extra = sorted(set(params) - set(expected))
     if extra:
         raise LayoutError(
-            f"unexpected tensor {extra[0]} for a {num_layers}-layer {cell}; "
-            f"expected only {', '.join(expected)}"
+            f"unexpected tensor {label}{extra[0]} for a {num_layers}-layer {cell} "
+            f"(hidden_size {hidden_size})"
         )
     return input_size, hidden_size, num_layers
