@@ -1,16 +1,67 @@
-"""HTML pages, rendered from templates/."""
+"""HTML pages, rendered from templates/ in the reader's language (en or zh)."""
+
+import json
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
-from app.paths import TEMPLATES_DIR
+from app.paths import STATIC_DIR, TEMPLATES_DIR
+
+LANGUAGES = ("en", "zh")
+I18N_DIR = STATIC_DIR / "i18n"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 pages_router = APIRouter(include_in_schema=False)
 
 
+@lru_cache
+def catalogue(lang: str) -> dict[str, str]:
+    """The message catalogue static/i18n/<lang>.json: flat keys to strings."""
+    data: dict[str, str] = json.loads((I18N_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def pick_language(request: Request) -> str:
+    """?lang= wins (the toggle keeps it in the URL); otherwise the browser's Accept-Language."""
+    asked = request.query_params.get("lang", "")
+    if asked in LANGUAGES:
+        return asked
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def _other_language_href(request: Request, lang: str) -> str:
+    query = dict(request.query_params)
+    query["lang"] = "en" if lang == "zh" else "zh"
+    return "?" + urlencode(query)
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    lang = pick_language(request)
+    messages = catalogue(lang)
+
+    def t(key: str) -> str:
+        return messages.get(key, key)
+
+    return {
+        "version": __version__,
+        "lang": lang,
+        "t": t,
+        "messages": messages,
+        "other_lang_href": _other_language_href(request, lang),
+    }
+
+
 @pages_router.get("/", response_class=HTMLResponse)
 async def explorer(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "explorer.html", {"version": __version__})
+    return templates.TemplateResponse(request, "explorer.html", page_context(request))

@@ -1,15 +1,90 @@
-// The only module that talks to the server.
-async function postJson(path, body) {
-  const res = await fetch(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const data = await res.json();
-  if (!res.ok) throw new Error(data.message || `HTTP ${res.status}`);
+// The only module that talks to the server (REST and the live-stepping WebSocket).
+// Paths are relative, so the app works under a root path too.
+async function request(path, options = {}) {
+  const res = await fetch(path, options);
+  const type = res.headers.get("content-type") || "";
+  const data = type.includes("json") ? await res.json() : null;
+  if (!res.ok) {
+    const message = data?.message || data?.detail?.[0]?.msg || `HTTP ${res.status}`;
+    const err = new Error(message);
+    err.status = res.status;
+    throw err;
+  }
   return data;
 }
 
-export function fetchTrace(model, inputs, dtype = "float64") {
-  return postJson("api/v1/trace", { model, inputs, dtype });
+function postJson(path, body, signal) {
+  return request(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal,
+  });
+}
+
+// model: {id} or {cell, input_size, hidden_size, num_layers, seed}; input: {inputs} or {text};
+// clamp: a list of {field, value, units, steps, layer} or null.
+export function fetchTrace(model, input, { clamp = null, signal = undefined, dtype = "float64" } = {}) {
+  const body = { model, dtype, ...input };
+  if (clamp && clamp.length) body.clamp = clamp;
+  return postJson("api/v1/trace", body, signal);
+}
+
+// The model list; an older server without it gives an empty list rather than an error.
+export async function fetchModels() {
+  try {
+    const data = await request("api/v1/models");
+    return Array.isArray(data) ? data : data?.models ?? [];
+  } catch (err) {
+    if (err.status === 404 || err.status === 405) return [];
+    throw err;
+  }
+}
+
+export function fetchModel(id) {
+  return request(`api/v1/models/${encodeURIComponent(id)}`);
+}
+
+// Live stepping: resolves to a small client once the socket is open and the model accepted.
+// onStep receives each step's answer; the caller keeps the growing trace.
+export function openStepSocket(model, { onStep, onError, onClose }) {
+  const url = new URL("api/v1/step", window.location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.search = "";
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    let opened = false;
+    const client = {
+      send: (input) => ws.send(JSON.stringify(input)),
+      reset: () => ws.send(JSON.stringify({ type: "reset" })),
+      back: () => ws.send(JSON.stringify({ type: "back" })),
+      close: () => ws.close(),
+      get open() {
+        return ws.readyState === WebSocket.OPEN;
+      },
+    };
+    ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "open", model })));
+    ws.addEventListener("message", (ev) => {
+      const msg = JSON.parse(ev.data);
+      if (msg.type === "error" || msg.error) {
+        const err = new Error(msg.message || msg.error?.message || "WebSocket error");
+        if (!opened) reject(err);
+        else onError?.(err);
+        return;
+      }
+      if (!opened) {
+        opened = true;
+        resolve(client);
+        if (msg.type === "ready" || msg.type === "opened") return;
+      }
+      onStep?.(msg);
+    });
+    ws.addEventListener("error", () => {
+      if (!opened) reject(new Error("WebSocket failed"));
+    });
+    ws.addEventListener("close", () => {
+      if (!opened) reject(new Error("WebSocket closed"));
+      onClose?.();
+    });
+  });
 }

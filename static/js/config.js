@@ -1,18 +1,122 @@
-// Visual constants in one place; colours come from CSS variables so a theme can change them.
-export const FIELDS = ["i", "f", "g", "o", "c", "h"];
-export const GATE_FIELDS = new Set(["i", "f", "o"]); // live in [0, 1]
-export const SYMBOLS = { i: "i_t", f: "f_t", g: "C̃_t", o: "o_t", c: "C_t", h: "h_t" };
+// Visual constants and colour scales in one place. Fills of the article's grammar live in
+// CSS variables (static/css/app.css); everything numeric about the drawing lives here.
+import d3 from "./d3.js";
+
+export const LSTM_FIELDS = ["i", "f", "g", "o", "c", "h"];
+export const GATE_FIELDS = new Set(["i", "f", "o", "r", "z"]); // sigmoids: values in [0, 1]
 export const DECIMALS = 4;
 
-// Sequential scale for gates in [0, 1] (light to dark blue), diverging for [-1, 1]
-// (orange, white, purple): both readable with the common colour-vision deficiencies.
-export function gateColour(v) {
-  const t = Math.min(1, Math.max(0, v));
-  const l = 96 - t * 62;
-  return `hsl(212 70% ${l}%)`;
+// The article's symbols for PyTorch's names (its C̃ is g, its C is c).
+export const SYMBOLS = {
+  i: "iₜ", f: "fₜ", g: "C̃ₜ", o: "oₜ", c: "Cₜ", h: "hₜ", c_prev: "Cₜ₋₁", h_prev: "hₜ₋₁",
+  x: "xₜ", tanh_c: "tanh(Cₜ)", f_c_prev: "fₜ·Cₜ₋₁", i_g: "iₜ·C̃ₜ",
+  r: "rₜ", z: "zₜ", n: "nₜ", pre: "aₜ",
+};
+
+// Equations, identical in every language.
+export const EQUATIONS = {
+  f: "fₜ = σ(W_f·[hₜ₋₁, xₜ] + b_f)",
+  i: "iₜ = σ(W_i·[hₜ₋₁, xₜ] + b_i)",
+  g: "C̃ₜ = tanh(W_C·[hₜ₋₁, xₜ] + b_C)",
+  o: "oₜ = σ(W_o·[hₜ₋₁, xₜ] + b_o)",
+  c: "Cₜ = fₜ * Cₜ₋₁ + iₜ * C̃ₜ",
+  h: "hₜ = oₜ * tanh(Cₜ)",
+  tanh_c: "tanh(Cₜ)",
+  f_c_prev: "fₜ * Cₜ₋₁",
+  i_g: "iₜ * C̃ₜ",
+  c_prev: "Cₜ₋₁",
+  h_prev: "hₜ₋₁",
+  x: "xₜ",
+};
+
+// Sub-steps of one timestep: the article's four focus figures, in order.
+export const SUBSTEPS = ["f", "i", "c", "o"];
+
+// Playback: one timestep at speed 1 lasts STEP_MS; each sub-step takes a quarter of the
+// first STEP_MS * (1 - SLIDE_SHARE), the slide of the cell state to the next module the rest.
+export const STEP_MS = 2400;
+export const SLIDE_SHARE = 0.2;
+export const SPEEDS = [0.25, 0.5, 1, 2, 4, 16, 64];
+
+// Vector strips: one cell per unit up to GRID_MAX units, a compact strip above.
+export const STRIP = { width: 64, cell: 8, cols: 8, gridMax: 32, smallCell: 14 };
+
+// Colour-blind-safe scales: viridis for gates in [0, 1], purple-orange (ColorBrewer PuOr,
+// white at 0) for states and candidates in [-1, 1].
+export const gateScale = d3.scaleSequential(d3.interpolateViridis).domain([0, 1]).clamp(true);
+export const signedScale = d3.scaleDiverging(d3.interpolatePuOr).domain([-1, 0, 1]).clamp(true);
+
+export function isGate(field) {
+  return GATE_FIELDS.has(field);
 }
 
-export function signedColour(v) {
-  const t = Math.max(-1, Math.min(1, v));
-  return t >= 0 ? `hsl(270 55% ${100 - t * 55}%)` : `hsl(30 90% ${100 + t * 48}%)`;
+// 256-entry lookup tables so that painting thousands of cells needs no interpolation.
+function lut(scale, lo, hi) {
+  const css = new Array(256);
+  const rgb = new Uint8ClampedArray(256 * 3);
+  for (let k = 0; k < 256; k++) {
+    const c = d3.rgb(scale(lo + ((hi - lo) * k) / 255));
+    css[k] = c.formatHex();
+    rgb.set([c.r, c.g, c.b], k * 3);
+  }
+  return { css, rgb, lo, hi };
 }
+export const GATE_LUT = lut(gateScale, 0, 1);
+export const SIGNED_LUT = lut(signedScale, -1, 1);
+
+export function lutFor(field) {
+  return isGate(field) ? GATE_LUT : SIGNED_LUT;
+}
+
+export function lutIndex(table, v) {
+  const k = Math.round(((v - table.lo) / (table.hi - table.lo)) * 255);
+  return k < 0 ? 0 : k > 255 ? 255 : k || 0;
+}
+
+export function colourOf(field, v) {
+  const table = lutFor(field);
+  return table.css[lutIndex(table, v)];
+}
+
+// Geometry of the LSTM chain (figure 6), in viewBox units (1060 x 570).
+const CELL_Y = 110; // the cell-state line along the top
+const BUS_Y = 410; // [h_{t-1}, x_t] runs along here into the four layers
+const H_Y = 440; // h_{t-1} comes in and h_t leaves at this height
+const LAYER_Y = 360; // centre of the yellow layer boxes
+export const CHAIN = {
+  viewBox: [1060, 570],
+  cellY: CELL_Y, busY: BUS_Y, hY: H_Y, layerY: LAYER_Y,
+  layerBox: [56, 28],
+  modules: {
+    prev: { x: 20, y: 60, w: 160, h: 430 },
+    t: { x: 250, y: 60, w: 560, h: 430 },
+    next: { x: 880, y: 60, w: 160, h: 430 },
+  },
+  layers: { f: 360, i: 450, g: 540, o: 650 }, // x of each layer's centre
+  ops: {
+    forget: { x: 360, y: CELL_Y, label: "×" },
+    input: { x: 540, y: 240, label: "×" },
+    add: { x: 540, y: CELL_Y, label: "+" },
+    tanh: { x: 720, y: 200, label: "tanh" },
+    output: { x: 720, y: 300, label: "×" },
+  },
+  opRadius: 12,
+  nodes: { x: [340, 540], h: [790, 28], xPrev: [100, 540], xNext: [960, 540] },
+  nodeRadius: 14,
+  // Where each vector's strip sits: (x, y) and which side of the strip that point is.
+  strips: {
+    c_prev: { x: 276, y: CELL_Y - 8, anchor: "above" },
+    f_c_prev: { x: 420, y: CELL_Y - 8, anchor: "above" },
+    c: { x: 580, y: CELL_Y - 8, anchor: "above" },
+    f: { x: 352, y: 230, anchor: "left" },
+    i: { x: 442, y: 290, anchor: "left" },
+    g: { x: 548, y: 280, anchor: "right" },
+    i_g: { x: 548, y: 175, anchor: "right" },
+    o: { x: 642, y: 330, anchor: "left" },
+    tanh_c: { x: 712, y: 250, anchor: "left" },
+    h: { x: 812, y: H_Y + 8, anchor: "below" },
+    h_prev: { x: 188, y: H_Y + 8, anchor: "below" },
+    x: { x: 348, y: 486, anchor: "right" },
+  },
+  slideDx: 330, // how far C_t and h_t travel to reach the next module
+};

@@ -1,74 +1,394 @@
-// Explorer page: wires the controls, the URL state, the API and the chain diagram.
-import { fetchTrace } from "./api.js";
-import { DECIMALS, FIELDS, SYMBOLS } from "./config.js";
-import { drawChain, updateChain } from "./diagrams/lstm_chain.js";
-import { readState, writeState } from "./state.js";
+// Explorer page: wires the state (kept in the URL), the API, the player and the views.
+import { fetchModel, fetchModels, fetchTrace } from "./api.js";
+import { EQUATIONS, LSTM_FIELDS, SPEEDS, SUBSTEPS } from "./config.js";
+import { drawLegends } from "./diagrams/legend.js";
+import { drawChain } from "./diagrams/lstm_chain.js";
+import { hideTooltip, showTooltip } from "./diagrams/tooltip.js";
+import { downloadCsv, downloadJson, exportPng, exportSvg } from "./export.js";
+import { t as tr } from "./i18n.js";
+import {
+  InputError, clampFromString, clampToString, generate, parseIndexList, parseNumbers, toCsv,
+} from "./inputs.js";
+import { createLiveTyping } from "./live.js";
+import { createPlayer } from "./player.js";
+import { readState, toQuery, writeState, writeStateNow } from "./state.js";
+import { createViews, renderTable } from "./views.js";
 
-const INPUT_SIZE = 2;
 const $ = (id) => document.getElementById(id);
 const state = readState();
-let trace = null;
+const app = { trace: null, original: null, layer: null, chain: null, chainKey: "", inputs: null, info: null, abort: null };
+const FOCUS_TITLES = { f: "focus.f", i: "focus.i", c: "focus.c", o: "focus.o", slide: "focus.slide" };
+const FOCUS_EQUATIONS = {
+  f: EQUATIONS.f, i: `${EQUATIONS.i}   ${EQUATIONS.g}`, c: EQUATIONS.c, o: `${EQUATIONS.o}   ${EQUATIONS.h}`,
+  slide: "Cₜ, hₜ → t + 1",
+};
 
-// A default input: a sine and a cosine of the step, so the gates have something to react to.
-function makeInputs(steps) {
-  return Array.from({ length: steps }, (_, t) => [Math.sin(t / 2), Math.cos(t / 3)]);
-}
+const status = (msg = "", isError = false) => {
+  $("status").textContent = msg;
+  $("status").classList.toggle("error", isError);
+};
+const errorText = (err) => (err instanceof InputError ? tr(err.key, err.vars) : err.message);
+const isLstm = (cell) => String(cell).startsWith("lstm");
 
-function renderTable(layer, t) {
-  const hidden = layer.h[0].length;
-  const head = $("gate-table").tHead;
-  head.replaceChildren();
-  const hr = head.insertRow();
-  hr.insertCell().textContent = "";
-  for (let u = 0; u < hidden; u++) hr.insertCell().textContent = `unit ${u}`;
-  const body = $("gate-table").tBodies[0];
-  body.replaceChildren();
-  for (const f of FIELDS) {
-    const row = body.insertRow();
-    row.insertCell().textContent = SYMBOLS[f];
-    layer[f][t].forEach((v, u) => {
-      const cell = row.insertCell();
-      cell.textContent = v.toFixed(DECIMALS);
-      cell.dataset.testid = `value-${f}-${u}`;
-      cell.dataset.value = String(v);
-    });
+// ---- drawing one position -------------------------------------------------------------
+function stepView(t) {
+  const { layer, trace } = app;
+  const at = {};
+  for (const [k, m] of Object.entries(layer)) at[k] = m[t];
+  const H = trace.hidden_size;
+  const zeros = new Array(H).fill(0);
+  const prev = { c: t > 0 ? layer.c?.[t - 1] ?? zeros : zeros, h: t > 0 ? layer.h[t - 1] : zeros };
+  let orig = null;
+  if (app.original) {
+    const ol = app.original.layers[state.layer];
+    const oat = {};
+    for (const [k, m] of Object.entries(ol)) oat[k] = m[t];
+    orig = { at: oat, prev: { c: t > 0 ? ol.c?.[t - 1] ?? zeros : zeros, h: t > 0 ? ol.h[t - 1] : zeros } };
   }
+  const token = (k) => (k < 0 || k >= trace.steps ? null : tokenLabel(k));
+  const x = state.layer === 0 ? app.inputs?.[t] ?? null : app.trace.layers[state.layer - 1].h[t];
+  return { t, T: trace.steps, unit: state.unit, at, prev, x, orig, tokens: { prev: token(t - 1), cur: token(t), next: token(t + 1) } };
 }
 
-function show(t) {
-  state.t = Math.max(0, Math.min(trace.steps - 1, t));
-  $("step").value = String(state.t);
-  $("step-label").textContent = `t = ${state.t}`;
-  const layer = trace.layers[0];
-  updateChain(layer, state.t);
-  renderTable(layer, state.t);
+function tokenLabel(k) {
+  if (app.trace.tokens) {
+    const tok = String(app.trace.tokens[k]);
+    return tok === " " ? "␣" : tok === "\n" ? "↵" : tok;
+  }
+  const row = app.inputs?.[k];
+  if (!row) return "";
+  const shown = row.slice(0, 2).map((v) => v.toFixed(2)).join(", ");
+  return row.length > 2 ? `${shown}, …` : shown;
+}
+
+function render(pos) {
+  state.t = pos.t;
+  state.sub = pos.sub;
+  if (!app.layer) return;
+  if (pos.stepChanged || app.shownT !== pos.t) paintStep(pos.t, pos.playing);
+  if (app.chain) {
+    app.chain.setFocus(pos.focus);
+    if (pos.slide >= 0) app.chain.setSlide(pos.slide);
+  }
+  const key = FOCUS_TITLES[pos.focus];
+  $("focus-title").textContent = key ? tr(key) : tr("focus.all");
+  $("focus-equation").textContent = FOCUS_EQUATIONS[pos.focus] ?? "";
+  $("substep-label").textContent = pos.sub >= 0 ? `${pos.sub + 1}/4 · ${tr(`substep.${SUBSTEPS[pos.sub]}`)}` : "";
+  $("diagram").dataset.sub = String(pos.sub);
   writeState(state);
 }
 
-async function run() {
-  state.hidden = Number($("hidden-size").value);
-  state.steps = Number($("num-steps").value);
-  state.seed = Number($("seed").value);
-  const model = { cell: "lstm", input_size: INPUT_SIZE, hidden_size: state.hidden, seed: state.seed };
-  $("status").textContent = "…";
-  try {
-    trace = await fetchTrace(model, makeInputs(state.steps));
-  } catch (err) {
-    $("status").textContent = err.message;
-    return;
-  }
-  $("status").textContent = "";
-  $("step").max = String(trace.steps - 1);
-  drawChain($("lstm-chain"), trace.hidden_size);
-  show(state.t);
-  document.body.dataset.ready = "true";
+function paintStep(t, playing = false) {
+  app.shownT = t;
+  $("step").value = String(t);
+  $("step-label").textContent = `t = ${t}`;
+  app.chain?.update(stepView(t));
+  views.setPosition({ t, unit: state.unit, field: state.field });
+  // A wide table each frame would cost more than the whole diagram: refresh it when paused.
+  if (!playing || app.trace.hidden_size <= 32) renderTable($("gate-table"), app.layer, t, state.unit, tableFields());
 }
 
-$("hidden-size").value = String(state.hidden);
-$("num-steps").value = String(state.steps);
-$("seed").value = String(state.seed);
-$("run").addEventListener("click", run);
-$("step").addEventListener("input", (e) => show(Number(e.target.value)));
-$("step-back").addEventListener("click", () => show(state.t - 1));
-$("step-forward").addEventListener("click", () => show(state.t + 1));
-run();
+const tableFields = () => (isLstm(app.trace.cell) ? LSTM_FIELDS : Object.keys(app.layer));
+
+function select({ t, unit }) {
+  if (unit !== undefined) state.unit = Math.max(0, Math.min(app.trace.hidden_size - 1, unit));
+  app.chain?.select(state.unit);
+  if (t !== undefined) player.seek(t);
+  else {
+    paintStep(state.t, false);
+    writeState(state);
+  }
+}
+
+const views = createViews({ onPick: select });
+const player = createPlayer({
+  onChange: render,
+  onPlayingChange: (on) => {
+    const b = $("play");
+    b.textContent = on ? "❚❚" : "▶";
+    b.setAttribute("aria-label", on ? b.dataset.labelPause : b.dataset.labelPlay);
+    b.setAttribute("aria-pressed", String(on));
+    document.body.dataset.playing = String(on);
+    if (!on) paintStep(state.t);
+  },
+});
+
+// ---- a new trace -------------------------------------------------------------------------
+function showTrace(trace, original = null) {
+  app.trace = trace;
+  app.original = original;
+  state.layer = Math.min(state.layer, trace.num_layers - 1);
+  app.layer = trace.layers[state.layer];
+  state.unit = Math.min(state.unit, trace.hidden_size - 1);
+  const D = state.layer === 0 ? trace.input_size : trace.hidden_size;
+  const chainKey = `${trace.cell}:${trace.hidden_size}:${D}`;
+  const lstm = isLstm(trace.cell);
+  $("diagram").hidden = !lstm;
+  if (!lstm) {
+    app.chain = null;
+    app.chainKey = "";
+    status(tr("chain.only_lstm", { cell: trace.cell }));
+  } else if (chainKey !== app.chainKey) {
+    app.chain = drawChain($("lstm-chain"), { hidden: trace.hidden_size, inputSize: D });
+    app.chainKey = chainKey;
+  }
+  app.chain?.select(state.unit);
+  $("step").max = String(trace.steps - 1);
+  views.setTrace(app.layer, original?.layers[state.layer] ?? null, trace.tokens ?? null);
+  app.shownT = -1;
+  player.load(trace.steps, { t: state.t, sub: state.sub });
+  document.body.dataset.ready = "true";
+  document.body.dataset.steps = String(trace.steps);
+  requestAnimationFrame(() => {
+    performance.mark("gs-drawn");
+    if (performance.getEntriesByName("gs-input").length) {
+      window.gatescope.latency = performance.measure("gs-latency", "gs-input", "gs-drawn").duration;
+      performance.clearMarks("gs-input");
+    }
+  });
+}
+
+function modelRef() {
+  if (state.model) return { id: state.model };
+  return { cell: state.cell, input_size: state.d, hidden_size: state.hidden, seed: state.seed };
+}
+
+const hasVocab = () => Boolean(app.info?.vocab?.length || app.info?.vocabulary?.length);
+
+function currentInput() {
+  if (hasVocab()) return { text: state.text || defaultText() };
+  if (state.gen === "csv") {
+    const width = state.model ? app.info?.input_size : null;
+    app.inputs = parseNumbers(state.csv, width);
+    if (!state.model) state.d = app.inputs[0].length;
+  } else {
+    const width = state.model ? app.info?.input_size ?? 1 : state.d;
+    app.inputs = generate(state.gen, state.steps, width, state.noise, state.seed);
+  }
+  return { inputs: app.inputs };
+}
+
+function defaultText() {
+  const vocab = app.info.vocab ?? app.info.vocabulary;
+  return app.info.example ?? app.info.sample_text ?? vocab.slice(0, 16).join("");
+}
+
+function clampList() {
+  const c = clampFromString(state.clamp);
+  if (!c) return null;
+  const H = state.model ? app.info?.hidden_size ?? Infinity : state.hidden;
+  const T = app.inputs?.length ?? (state.text || "").length ?? Infinity;
+  return [{
+    field: c.field, value: c.value, layer: state.layer,
+    units: parseIndexList(c.unitsText, H, tr("clamp.units")),
+    steps: parseIndexList(c.stepsText, T || Infinity, tr("clamp.steps")),
+  }];
+}
+
+export async function run() {
+  app.abort?.abort();
+  const abort = new AbortController();
+  app.abort = abort;
+  status(tr("status.running"));
+  try {
+    const input = currentInput();
+    if (app.inputs && !hasVocab()) $("numbers-input").value = toCsv(app.inputs);
+    const clamp = clampList();
+    const model = modelRef();
+    const [trace, original] = await Promise.all([
+      fetchTrace(model, input, { clamp, signal: abort.signal }),
+      clamp ? fetchTrace(model, input, { signal: abort.signal }) : null,
+    ]);
+    if (abort.signal.aborted) return;
+    if (trace.tokens) app.inputs = null;
+    status("");
+    $("clamp-info").textContent = clamp ? tr("clamp.active", { field: clamp[0].field, value: clamp[0].value }) : "";
+    showTrace(trace, original);
+  } catch (err) {
+    if (err.name === "AbortError") return;
+    status(errorText(err), true);
+    document.body.dataset.ready = "error";
+  }
+}
+
+// ---- controls ---------------------------------------------------------------------------
+function markInput() {
+  performance.clearMarks("gs-input");
+  performance.mark("gs-input");
+}
+
+async function loadModelInfo() {
+  app.info = null;
+  if (state.model) {
+    try {
+      app.info = await fetchModel(state.model);
+    } catch (err) {
+      status(errorText(err), true);
+    }
+  }
+  const vocab = hasVocab();
+  $("random-fields").hidden = Boolean(state.model);
+  $("text-editor").hidden = !vocab;
+  $("number-editor").hidden = vocab;
+  const info = app.info;
+  $("model-info").textContent = info
+    ? [info.name, info.cell, `D=${info.input_size} H=${info.hidden_size} L=${info.num_layers ?? 1}`,
+      info.description?.[document.documentElement.dataset.lang] ?? ""].filter(Boolean).join(" · ")
+    : tr("model.random_info");
+  if (vocab) $("text-input").value = state.text || defaultText();
+  live.setEnabled(vocab && $("live-typing").checked);
+}
+
+function syncControls() {
+  $("cell").value = state.cell;
+  $("input-size").value = String(state.d);
+  $("hidden-size").value = String(state.hidden);
+  $("seed").value = String(state.seed);
+  $("gen-kind").value = state.gen === "csv" ? "sine" : state.gen;
+  $("num-steps").value = String(state.steps);
+  $("noise").value = String(state.noise);
+  $("colour-field").value = state.field;
+  const speed = $("speed");
+  speed.replaceChildren(...SPEEDS.map((s) => new Option(`${s}×`, String(s))));
+  speed.value = String(SPEEDS.includes(state.speed) ? state.speed : 1);
+  player.setSpeed(Number(speed.value));
+  const c = clampFromString(state.clamp);
+  if (c) {
+    $("clamp-field").value = c.field;
+    $("clamp-value").value = String(c.value);
+    $("clamp-units").value = c.unitsText;
+    $("clamp-steps").value = c.stepsText;
+    $("clamp-box").open = true;
+  }
+}
+
+function onNumber(id, key, rerun = true) {
+  $(id).addEventListener("change", () => {
+    const n = Number($(id).value);
+    if (!Number.isFinite(n)) return;
+    state[key] = n;
+    markInput();
+    if (rerun) run();
+  });
+}
+
+const live = createLiveTyping({
+  model: () => modelRef(),
+  onTrace: (trace) => { state.text = $("text-input").value; state.t = trace.steps - 1; showTrace(trace); },
+  onFallback: () => { state.text = $("text-input").value; run(); },
+  onError: (err) => status(errorText(err), true),
+});
+
+function wire() {
+  $("model-select").addEventListener("change", async () => {
+    state.model = $("model-select").value;
+    state.t = 0;
+    state.text = "";
+    await loadModelInfo();
+    markInput();
+    run();
+  });
+  $("cell").addEventListener("change", () => { state.cell = $("cell").value; markInput(); run(); });
+  onNumber("input-size", "d");
+  onNumber("hidden-size", "hidden");
+  onNumber("seed", "seed");
+  onNumber("num-steps", "steps");
+  onNumber("noise", "noise");
+  $("gen-kind").addEventListener("change", () => { state.gen = $("gen-kind").value; markInput(); run(); });
+  $("generate").addEventListener("click", () => { state.gen = $("gen-kind").value; markInput(); run(); });
+  let typing = 0;
+  $("numbers-input").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => { state.gen = "csv"; state.csv = $("numbers-input").value; markInput(); run(); }, 250);
+  });
+  $("text-input").addEventListener("input", () => {
+    markInput();
+    live.onText($("text-input").value);
+  });
+  $("live-typing").addEventListener("change", () => live.setEnabled(hasVocab() && $("live-typing").checked));
+  $("run").addEventListener("click", () => {
+    if (hasVocab()) state.text = $("text-input").value;
+    markInput();
+    run();
+  });
+  $("colour-field").addEventListener("change", () => { state.field = $("colour-field").value; select({}); });
+
+  $("play").addEventListener("click", () => player.toggle());
+  $("step-back").addEventListener("click", () => player.step(-1));
+  $("step-forward").addEventListener("click", () => player.step(1));
+  $("sub-back").addEventListener("click", () => player.subStep(-1));
+  $("sub-forward").addEventListener("click", () => player.subStep(1));
+  $("step").addEventListener("input", (e) => player.seek(Number(e.target.value)));
+  $("speed").addEventListener("change", () => { state.speed = Number($("speed").value); player.setSpeed(state.speed); writeState(state); });
+  player.bindKeys(document);
+
+  $("clamp-apply").addEventListener("click", () => {
+    const c = { field: $("clamp-field").value, value: Number($("clamp-value").value), unitsText: $("clamp-units").value.trim(), stepsText: $("clamp-steps").value.trim() };
+    state.clamp = clampToString(c);
+    run();
+  });
+  $("clamp-clear").addEventListener("click", () => { state.clamp = ""; run(); });
+
+  const base = () => `gatescope-${state.model || state.cell}-t${state.t}`;
+  $("export-svg").addEventListener("click", () => exportSvg($("lstm-chain"), `${base()}.svg`));
+  $("export-png").addEventListener("click", () => exportPng($("lstm-chain"), `${base()}.png`).catch((e) => status(e.message, true)));
+  $("download-json").addEventListener("click", () => app.trace && downloadJson(app.trace, `${base()}.json`));
+  $("download-csv").addEventListener("click", () => app.trace && downloadCsv(app.trace, `${base()}.csv`));
+  $("copy-link").addEventListener("click", async () => {
+    writeStateNow(state);
+    try {
+      await navigator.clipboard.writeText(window.location.href);
+      status(tr("export.link_copied"));
+    } catch {
+      status(window.location.href);
+    }
+  });
+
+  // Tooltips and unit selection on the chain: one listener for every element.
+  const svg = $("lstm-chain");
+  svg.addEventListener("pointermove", (ev) => {
+    const target = ev.target.closest?.("[data-key]");
+    const content = target && app.chain?.describe(target.dataset.key, Number(ev.target.dataset.unit ?? -1));
+    if (content) showTooltip(ev.clientX, ev.clientY, content);
+    else hideTooltip();
+  });
+  svg.addEventListener("pointerleave", hideTooltip);
+  svg.addEventListener("click", (ev) => {
+    const unit = ev.target.dataset?.unit;
+    if (unit !== undefined) select({ unit: Number(unit) });
+  });
+  // The language toggle keeps the whole state.
+  $("lang-toggle").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    const lang = document.documentElement.dataset.lang === "zh" ? "en" : "zh";
+    window.location.search = `?${toQuery({ ...state, lang })}`;
+  });
+  let resizing = 0;
+  window.addEventListener("resize", () => { cancelAnimationFrame(resizing); resizing = requestAnimationFrame(() => views.redraw()); });
+}
+
+async function start() {
+  window.gatescope = { state, player, app, run };
+  syncControls();
+  drawLegends($("legends"), { gateTitle: tr("legend.gate"), signedTitle: tr("legend.signed") });
+  wire();
+  try {
+    const models = await fetchModels();
+    const select = $("model-select");
+    for (const m of models) {
+      const name = typeof m.name === "object" ? m.name[document.documentElement.dataset.lang] ?? m.id : m.name ?? m.id;
+      select.appendChild(new Option(`${name} (${m.cell}, H=${m.hidden_size})`, m.id));
+    }
+    if (state.model && !models.some((m) => m.id === state.model)) {
+      select.appendChild(new Option(state.model, state.model));
+    }
+    select.value = state.model;
+  } catch (err) {
+    status(errorText(err), true);
+  }
+  await loadModelInfo();
+  if (state.gen === "csv") $("numbers-input").value = state.csv;
+  await run();
+}
+
+start();

@@ -1,18 +1,66 @@
-// One state object, serialised to the URL so a reload or a shared link restores the view.
-const DEFAULTS = { hidden: 4, steps: 12, seed: 0, t: 0 };
+// One state object, serialised to the URL, so a reload or a shared link restores the view.
+// Numbers are parsed back as numbers, strings stay strings; unknown keys are ignored.
+const DEFAULTS = {
+  lang: "",
+  model: "", // "" = a random model of the sizes below; otherwise a stored model's id
+  cell: "lstm",
+  d: 2, // input size
+  hidden: 4,
+  seed: 0,
+  gen: "sine", // sine | steps | noise | csv
+  steps: 12,
+  noise: 0,
+  csv: "", // the typed or pasted numbers when gen = csv
+  text: "",
+  t: 0, // timestep shown in the opened module
+  sub: -1, // -1 = whole step; 0..3 = focus f, i, C, o
+  unit: 0, // selected unit
+  layer: 0,
+  field: "c", // field colouring the text and leading the unit chart
+  speed: 1,
+  clamp: "", // field:value:units:steps, e.g. f:1:0-3:5-9
+};
+
+const NUMERIC = new Set(["d", "hidden", "seed", "steps", "noise", "t", "sub", "unit", "layer", "speed"]);
 
 export function readState(search = window.location.search) {
   const q = new URLSearchParams(search);
   const state = { ...DEFAULTS };
   for (const key of Object.keys(DEFAULTS)) {
-    const n = Number.parseInt(q.get(key) ?? "", 10);
-    if (Number.isFinite(n) && n >= 0) state[key] = n;
+    const raw = q.get(key);
+    if (raw === null) continue;
+    if (NUMERIC.has(key)) {
+      const n = Number(raw);
+      if (Number.isFinite(n)) state[key] = n;
+    } else {
+      state[key] = raw;
+    }
   }
   return state;
 }
 
-export function writeState(state) {
+// Only what differs from the defaults goes into the link, keeping it short; t is always kept.
+export function toQuery(state) {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(state)) q.set(k, String(v));
-  window.history.replaceState(null, "", `?${q}`);
+  for (const [k, v] of Object.entries(state)) {
+    if (!(k in DEFAULTS)) continue;
+    if (k === "t" || v !== DEFAULTS[k]) q.set(k, String(v));
+  }
+  return q.toString();
+}
+
+let pending = 0;
+// Coalesced: during playback the URL changes at most once per animation frame.
+export function writeState(state) {
+  if (pending) return;
+  pending = requestAnimationFrame(() => {
+    pending = 0;
+    window.history.replaceState(null, "", `?${toQuery(state)}`);
+  });
+}
+
+export function writeStateNow(state) {
+  if (pending) cancelAnimationFrame(pending);
+  pending = 0;
+  window.history.replaceState(null, "", `?${toQuery(state)}`);
 }

@@ -1,123 +1,227 @@
-// The LSTM chain (the article's figure 6): three modules, the middle one opened.
-// drawChain() builds the SVG once with stable ids; updateChain() only changes values.
-import { GATE_FIELDS, SYMBOLS, gateColour, signedColour } from "../config.js";
+// The LSTM chain (the article's figure 6): three modules, the middle one opened, every arrow
+// carrying its vector. Built once with stable ids; update() repaints values, setFocus() lights
+// one of the four focus figures (f, i, C, o) or the slide to the next module.
+import { CHAIN, EQUATIONS, SYMBOLS } from "../config.js";
+import { t as tr } from "../i18n.js";
+import { el, label, polyline } from "./svg.js";
+import { createStrip } from "./vector_strip.js";
 
-const NS = "http://www.w3.org/2000/svg";
-const CELL_Y = 70; // the cell-state "conveyor belt"
-const HIDDEN_Y = 300; // h_{t-1} -> h_t line along the bottom
+const C = CHAIN;
+const [BW, BH] = C.layerBox;
+const R = C.opRadius;
 
-// Layers (yellow boxes) and pointwise operations (pink circles) of the opened module.
-const LAYERS = [
-  { id: "f", x: 345, label: "σ" },
-  { id: "i", x: 405, label: "σ" },
-  { id: "g", x: 465, label: "tanh" },
-  { id: "o", x: 525, label: "σ" },
+// Which focus figures light each element (everything else fades while a focus is on).
+const INPUTS = "f i o";
+const ARROWS = [
+  // id, points, focus, hover key, head?
+  ["cprev", [[C.modules.prev.x + C.modules.prev.w, C.cellY], [C.ops.forget.x - R, C.cellY]], "f c", "c_prev"],
+  ["fc", [[C.ops.forget.x + R, C.cellY], [C.ops.add.x - R, C.cellY]], "c", "f_c_prev"],
+  ["c", [[C.ops.add.x + R, C.cellY], [C.modules.next.x, C.cellY]], "c slide", "c"],
+  ["ccopy", [[C.ops.tanh.x, C.cellY], [C.ops.tanh.x, C.ops.tanh.y - R]], "o", "c"],
+  ["tanhc", [[C.ops.tanh.x, C.ops.tanh.y + R], [C.ops.output.x, C.ops.output.y - R]], "o", "tanh_c"],
+  ["hprev", [[C.modules.prev.x + C.modules.prev.w, C.hY], [320, C.hY], [320, C.busY]], INPUTS, "h_prev", false],
+  ["x", [[C.nodes.x[0], C.nodes.x[1] - C.nodeRadius], [C.nodes.x[0], C.busY]], INPUTS, "x", false],
+  ["bus", [[320, C.busY], [C.layers.o, C.busY]], INPUTS, "concat", false],
+  ["f", [[C.layers.f, C.layerY - BH / 2], [C.layers.f, C.cellY + R]], "f", "f"],
+  ["i", [[C.layers.i, C.layerY - BH / 2], [C.layers.i, C.ops.input.y], [C.ops.input.x - R, C.ops.input.y]], "i", "i"],
+  ["g", [[C.layers.g, C.layerY - BH / 2], [C.layers.g, C.ops.input.y + R]], "i", "g"],
+  ["ig", [[C.ops.input.x, C.ops.input.y - R], [C.ops.add.x, C.cellY + R]], "c", "i_g"],
+  ["o", [[C.layers.o, C.layerY - BH / 2], [C.layers.o, C.ops.output.y], [C.ops.output.x - R, C.ops.output.y]], "o", "o"],
+  ["h", [[C.ops.output.x, C.ops.output.y + R], [C.ops.output.x, C.hY], [C.modules.next.x, C.hY]], "o slide", "h"],
+  ["hup", [[C.nodes.h[0], C.hY], [C.nodes.h[0], C.nodes.h[1] + C.nodeRadius]], "o", "h"],
 ];
-const OPS = [
-  { id: "op-forget", x: 345, y: CELL_Y, label: "×" },
-  { id: "op-input", x: 435, y: 150, label: "×" },
-  { id: "op-add", x: 435, y: CELL_Y, label: "+" },
-  { id: "op-tanh", x: 580, y: 140, label: "tanh" },
-  { id: "op-output", x: 580, y: 215, label: "×" },
-];
-// Where each traced vector is shown as a strip of unit cells.
-const STRIPS = {
-  c_prev: { x: 190, y: CELL_Y - 26 },
-  f: { x: 300, y: 180 },
-  i: { x: 360, y: 180 },
-  g: { x: 450, y: 190 },
-  o: { x: 500, y: 180 },
-  c: { x: 640, y: CELL_Y - 26 },
-  h: { x: 640, y: HIDDEN_Y - 26 },
-  h_prev: { x: 190, y: HIDDEN_Y - 26 },
+for (const f of ["f", "i", "g", "o"]) {
+  ARROWS.push([`branch-${f}`, [[C.layers[f], C.busY], [C.layers[f], C.layerY + BH / 2]], f === "g" ? "i" : f, "concat"]);
+}
+const LAYER_FOCUS = { f: "f", i: "i", g: "i", o: "o" };
+const OP_KEYS = { forget: "f_c_prev", input: "i_g", add: "c", tanh: "tanh_c", output: "h" };
+const OP_FOCUS = { forget: "f c", input: "i c", add: "c", tanh: "o", output: "o" };
+const STRIP_FOCUS = {
+  c_prev: "f c", f: "f", i: "i", g: "i", f_c_prev: "c", i_g: "c", c: "c o slide",
+  tanh_c: "o", o: "o", h: "o slide", h_prev: INPUTS, x: INPUTS,
 };
+// Fields drawn with the sequential gate scale; the rest are signed.
+const STRIP_FIELD = { f: "f", i: "i", o: "o" };
 
-function el(name, attrs, parent) {
-  const node = document.createElementNS(NS, name);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function text(parent, x, y, content, cls) {
-  const t = el("text", { x, y, class: cls ?? "label", "text-anchor": "middle" }, parent);
-  t.textContent = content;
-  return t;
-}
-
-function arrow(parent, points, id) {
-  return el("polyline", { id, points: points.map((p) => p.join(",")).join(" "), class: "arrow", "marker-end": "url(#head)" }, parent);
-}
-
-export function drawChain(svg, hidden) {
+export function drawChain(svg, { hidden, inputSize, prefix = "" }) {
   svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${C.viewBox[0]} ${C.viewBox[1]}`);
+  const id = (name) => `${prefix}${name}`;
   const defs = el("defs", {}, svg);
-  const marker = el("marker", { id: "head", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" }, defs);
+  const marker = el("marker", {
+    id: id("head"), viewBox: "0 0 10 10", refX: 8, refY: 5,
+    markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse",
+  }, defs);
   el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow-head" }, marker);
 
-  // Neighbouring modules t-1 and t+1 stay closed; the middle one is opened.
-  for (const [id, x, label] of [["module-prev", 20, "A"], ["module-next", 730, "A"]]) {
-    el("rect", { id, x, y: 40, width: 150, height: 280, rx: 18, class: "module" }, svg);
-    text(svg, x + 75, 190, label, "module-label");
-  }
-  el("rect", { id: "module-t", x: 270, y: 40, width: 380, height: 280, rx: 18, class: "module" }, svg);
-  text(svg, 205, 350, "t-1", "step-label");
-  text(svg, 460, 350, "t", "step-label");
-  text(svg, 805, 350, "t+1", "step-label");
+  const focusables = [];
+  const tag = (node, focus, key) => {
+    node.dataset.focus = focus;
+    if (key) node.dataset.key = key;
+    focusables.push(node);
+    return node;
+  };
 
-  arrow(svg, [[170, CELL_Y], [335, CELL_Y]], "path-c-prev");
-  arrow(svg, [[355, CELL_Y], [425, CELL_Y]], "path-c-forgotten");
-  arrow(svg, [[445, CELL_Y], [730, CELL_Y]], "path-c");
-  arrow(svg, [[580, CELL_Y], [580, 128]], "path-c-copy");
-  arrow(svg, [[580, 152], [580, 205]], "path-tanh-c");
-  arrow(svg, [[170, HIDDEN_Y], [320, HIDDEN_Y], [320, 260], [525, 260]], "path-concat");
-  arrow(svg, [[580, 225], [580, HIDDEN_Y], [730, HIDDEN_Y]], "path-h");
-  arrow(svg, [[600, 215], [620, 215], [620, 20]], "path-h-up");
-  arrow(svg, [[345, 232], [345, CELL_Y + 12]], "path-f");
-  arrow(svg, [[405, 232], [405, 150], [425, 150]], "path-i");
-  arrow(svg, [[465, 232], [465, 150], [445, 150]], "path-g");
-  arrow(svg, [[435, 140], [435, CELL_Y + 12]], "path-ig");
-  arrow(svg, [[525, 232], [525, 215], [570, 215]], "path-o");
-  arrow(svg, [[300, 345], [300, 262]], "path-x");
-  el("circle", { id: "node-x", cx: 300, cy: 345, r: 12, class: "node-input" }, svg);
-  text(svg, 300, 349, "x", "node-text");
-  el("circle", { id: "node-h", cx: 620, cy: 16, r: 12, class: "node-output" }, svg);
-  text(svg, 620, 20, "h", "node-text");
-
-  for (const layer of LAYERS) {
-    const g = el("g", { id: `layer-${layer.id}`, class: "layer", "data-field": layer.id }, svg);
-    el("rect", { x: layer.x - 22, y: 232, width: 44, height: 24, rx: 3 }, g);
-    text(g, layer.x, 249, layer.label, "layer-text");
-    el("title", {}, g).textContent = SYMBOLS[layer.id];
+  for (const [name, m] of Object.entries(C.modules)) {
+    el("rect", { id: id(`module-${name}`), x: m.x, y: m.y, width: m.w, height: m.h, rx: 20, class: "module" }, svg);
   }
-  for (const op of OPS) {
-    const g = el("g", { id: op.id, class: "op" }, svg);
-    el("ellipse", { cx: op.x, cy: op.y, rx: op.label === "tanh" ? 20 : 11, ry: 11 }, g);
-    text(g, op.x, op.y + 4, op.label, "op-text");
+  const neighbour = {};
+  for (const name of ["prev", "next"]) {
+    const m = C.modules[name];
+    const g = el("g", { id: id(`neighbour-${name}`), class: "neighbour", "data-key": `module-${name}` }, svg);
+    label(g, m.x + m.w / 2, m.y + m.h / 2 + 10, "A", "module-label");
+    const step = label(g, m.x + m.w / 2, m.y + m.h - 16, "", "step-label");
+    const [nx, ny] = C.nodes[name === "prev" ? "xPrev" : "xNext"];
+    el("line", { x1: nx, y1: ny - C.nodeRadius, x2: nx, y2: m.y + m.h, class: "arrow" }, g);
+    el("circle", { cx: nx, cy: ny, r: C.nodeRadius + 4, class: "node-input" }, g);
+    const token = label(g, nx, ny + 5, "", "node-token");
+    neighbour[name] = { g, step, token };
+  }
+  label(svg, C.modules.t.x + 24, C.modules.t.y + C.modules.t.h - 14, "A", "module-label small", "start");
+
+  const arrows = {};
+  for (const [name, points, focus, key, head = true] of ARROWS) {
+    const g = tag(el("g", { id: id(`path-${name}`), class: "path" }, svg), focus, key);
+    el("polyline", { points: polyline(points), class: "arrow", "marker-end": head ? `url(#${id("head")})` : null }, g);
+    el("polyline", { points: polyline(points), class: "hit" }, g);
+    arrows[name] = g;
   }
 
-  const size = Math.max(4, Math.min(10, Math.floor(80 / hidden)));
-  for (const [key, at] of Object.entries(STRIPS)) {
-    const g = el("g", { id: `strip-${key}`, class: "strip" }, svg);
-    for (let u = 0; u < hidden; u++) {
-      el("rect", { id: `strip-${key}-${u}`, x: at.x + u * size, y: at.y, width: size, height: size, "data-unit": u }, g);
-    }
+  const [xx, xy] = C.nodes.x;
+  const nodeX = tag(el("g", { id: id("node-x"), class: "node" }, svg), INPUTS, "x");
+  el("circle", { cx: xx, cy: xy, r: C.nodeRadius + 4, class: "node-input" }, nodeX);
+  const xToken = label(nodeX, xx, xy + 5, "xₜ", "node-token");
+  const [hx, hy] = C.nodes.h;
+  const nodeH = tag(el("g", { id: id("node-h"), class: "node" }, svg), "o", "h");
+  el("circle", { cx: hx, cy: hy, r: C.nodeRadius, class: "node-output" }, nodeH);
+  label(nodeH, hx, hy + 5, "hₜ", "node-text");
+
+  for (const [f, x] of Object.entries(C.layers)) {
+    const g = tag(el("g", { id: id(`layer-${f}`), class: "layer", "data-field": f }, svg), LAYER_FOCUS[f], f);
+    el("rect", { x: x - BW / 2, y: C.layerY - BH / 2, width: BW, height: BH, rx: 3 }, g);
+    label(g, x, C.layerY + 5, f === "g" ? "tanh" : "σ", "layer-text");
+    label(g, x, C.layerY + BH / 2 + 16, SYMBOLS[f], "layer-symbol");
   }
+  for (const [name, op] of Object.entries(C.ops)) {
+    const g = tag(el("g", { id: id(`op-${name}`), class: "op" }, svg), OP_FOCUS[name], OP_KEYS[name]);
+    el("ellipse", { cx: op.x, cy: op.y, rx: op.label === "tanh" ? 22 : R, ry: R }, g);
+    label(g, op.x, op.y + (op.label === "tanh" ? 4 : 5), op.label, "op-text");
+  }
+
+  const strips = {};
+  for (const [key, at] of Object.entries(C.strips)) {
+    const units = key === "x" ? inputSize : hidden;
+    const strip = createStrip(svg, {
+      id: id(`strip-${key}`), key, ...at, units, field: STRIP_FIELD[key] ?? "c", caption: SYMBOLS[key],
+    });
+    tag(strip.g, STRIP_FOCUS[key], key);
+    strips[key] = strip;
+  }
+  // Ghost copies of C_t and h_t that travel to the next module during the slide.
+  const carry = el("g", { id: id("carry"), class: "carry", "data-focus": "slide" }, svg);
+  const carryStrips = {
+    c: createStrip(carry, { id: id("carry-c"), key: "c", ...C.strips.c, units: hidden, field: "c" }),
+    h: createStrip(carry, { id: id("carry-h"), key: "h", ...C.strips.h, units: hidden, field: "h" }),
+  };
+  carry.style.display = "none";
+
+  let view = null;
+  let focus = "";
+
+  return {
+    svg, strips, arrows, neighbour,
+    get view() { return view; },
+    // v: {t, T, at: {field: [H]}, prev: {c, h}, x: [D], tokens: {prev, cur, next}}
+    update(v) {
+      view = v;
+      for (const [key, strip] of Object.entries(strips)) strip.paint(valuesOf(v, key));
+      carryStrips.c.paint(v.at.c);
+      carryStrips.h.paint(v.at.h);
+      xToken.textContent = v.tokens.cur ?? "xₜ";
+      for (const [name, dt] of [["prev", -1], ["next", 1]]) {
+        const n = neighbour[name];
+        const inside = v.t + dt >= 0 && v.t + dt < v.T;
+        n.g.classList.toggle("absent", !inside);
+        n.step.textContent = `t = ${v.t + dt}`;
+        n.token.textContent = inside ? (v.tokens[name] ?? "") : "";
+      }
+    },
+    select(unit) {
+      for (const strip of Object.values(strips)) strip.select(strip.key === "x" ? -1 : unit);
+    },
+    // name: "" (whole step), "f", "i", "c", "o" or "slide"
+    setFocus(name) {
+      if (name === focus) return;
+      focus = name;
+      svg.dataset.focus = name;
+      for (const node of focusables) {
+        const lit = name !== "" && node.dataset.focus.split(" ").includes(name);
+        node.classList.toggle("lit", lit);
+        node.classList.toggle("faded", name !== "" && !lit);
+      }
+      carry.style.display = name === "slide" ? "" : "none";
+    },
+    // p in [0, 1]: how far C_t and h_t have travelled towards the next module.
+    setSlide(p) {
+      carry.setAttribute("transform", `translate(${(p * C.slideDx).toFixed(1)},0)`);
+      carry.style.opacity = String(1 - 0.6 * p);
+    },
+    describe: (key, unit) => describe(view, key, unit),
+  };
 }
 
-function paintStrip(key, values, field) {
-  const colour = GATE_FIELDS.has(field) ? gateColour : signedColour;
-  values.forEach((v, u) => {
-    const cell = document.getElementById(`strip-${key}-${u}`);
-    if (cell) cell.setAttribute("fill", colour(v));
-  });
+export function valuesOf(v, key) {
+  if (!v) return null;
+  if (key === "c_prev") return v.prev.c;
+  if (key === "h_prev") return v.prev.h;
+  if (key === "x") return v.x;
+  return v.at[key] ?? null;
 }
 
-// layer: the API's per-layer trace; t: the step shown in the middle module.
-export function updateChain(layer, t) {
-  const hidden = layer.h[0].length;
-  const zeros = new Array(hidden).fill(0);
-  for (const f of ["f", "i", "g", "o", "c", "h"]) paintStrip(f, layer[f][t], f);
-  paintStrip("c_prev", t > 0 ? layer.c[t - 1] : zeros, "c");
-  paintStrip("h_prev", t > 0 ? layer.h[t - 1] : zeros, "h");
+function originalOf(v, key) {
+  if (!v?.orig) return null;
+  if (key === "c_prev") return v.orig.prev.c;
+  if (key === "h_prev") return v.orig.prev.h;
+  if (key === "x") return null;
+  return v.orig.at[key] ?? null;
+}
+
+const MAX_ROWS = 32;
+
+// Tooltip content for an element: its name, equation and numbers at this step.
+function describe(v, key, unit) {
+  if (!v) return null;
+  if (key === "module-prev" || key === "module-next") {
+    const dt = key === "module-prev" ? -1 : 1;
+    return { title: tr(`chain.${key}`, { t: v.t + dt }), note: tr("chain.neighbour_note") };
+  }
+  if (key === "concat") {
+    return { title: tr("name.concat"), equation: "[hₜ₋₁, xₜ]", note: tr("chain.concat_note") };
+  }
+  const values = valuesOf(v, key);
+  if (!values) return null;
+  const orig = originalOf(v, key);
+  const n = values.length;
+  let units = [...Array(Math.min(n, MAX_ROWS)).keys()];
+  if (n > MAX_ROWS) units = [...new Set([unit, v.unit].filter((u) => u >= 0 && u < n))];
+  const rows = units.map((u) => ({
+    label: key === "x" ? `x[${u}]` : `${tr("chain.unit")} ${u}`,
+    value: values[u],
+    original: orig ? orig[u] : undefined,
+    testid: `tip-${key}-${u}`,
+    current: u === unit,
+  }));
+  let note;
+  if (n > MAX_ROWS) {
+    let lo = Infinity, hi = -Infinity, sum = 0;
+    for (const x of values) { lo = Math.min(lo, x); hi = Math.max(hi, x); sum += x; }
+    note = tr("chain.summary", { n, min: lo.toFixed(3), mean: (sum / n).toFixed(3), max: hi.toFixed(3) });
+  }
+  return {
+    title: `${tr(`name.${key}`)}  ${SYMBOLS[key] ?? ""}  (t = ${v.t})`,
+    equation: EQUATIONS[key],
+    rows,
+    headers: orig ? ["", tr("clamp.clamped"), tr("clamp.original")] : undefined,
+    note,
+  };
 }

@@ -1,0 +1,91 @@
+// Export the diagram (SVG with its styles inlined, or PNG) and the trace (JSON or CSV).
+const STYLE_PROPS = [
+  "fill", "fill-opacity", "stroke", "stroke-width", "stroke-dasharray", "opacity",
+  "font-size", "font-family", "font-weight", "font-style", "text-anchor", "display",
+];
+
+function download(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// A standalone copy of an SVG: computed styles inlined, a white background, explicit size.
+export function standaloneSvg(svg) {
+  const clone = svg.cloneNode(true);
+  const src = svg.querySelectorAll("*");
+  const dst = clone.querySelectorAll("*");
+  src.forEach((node, k) => {
+    const cs = getComputedStyle(node);
+    const style = STYLE_PROPS.map((p) => `${p}:${cs.getPropertyValue(p)}`).join(";");
+    dst[k].setAttribute("style", style);
+    dst[k].removeAttribute("class");
+  });
+  const [, , w, h] = svg.getAttribute("viewBox").split(/\s+/).map(Number);
+  clone.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  clone.setAttribute("width", w);
+  clone.setAttribute("height", h);
+  clone.querySelectorAll(".hit").forEach((n) => n.remove());
+  const bg = document.createElementNS("http://www.w3.org/2000/svg", "rect");
+  bg.setAttribute("width", "100%");
+  bg.setAttribute("height", "100%");
+  bg.setAttribute("fill", "#ffffff");
+  clone.insertBefore(bg, clone.firstChild);
+  return { text: new XMLSerializer().serializeToString(clone), width: w, height: h };
+}
+
+export function exportSvg(svg, filename) {
+  const { text } = standaloneSvg(svg);
+  download(new Blob([text], { type: "image/svg+xml" }), filename);
+}
+
+export function exportPng(svg, filename, scale = 2) {
+  const { text, width, height } = standaloneSvg(svg);
+  const url = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => {
+      const canvas = document.createElement("canvas");
+      canvas.width = width * scale;
+      canvas.height = height * scale;
+      const ctx = canvas.getContext("2d");
+      ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+      URL.revokeObjectURL(url);
+      canvas.toBlob((blob) => {
+        download(blob, filename);
+        resolve();
+      }, "image/png");
+    };
+    img.onerror = () => reject(new Error("could not render the SVG"));
+    img.src = url;
+  });
+}
+
+export function downloadJson(data, filename) {
+  download(new Blob([JSON.stringify(data)], { type: "application/json" }), filename);
+}
+
+// Long format: one row per layer, step and unit; one column per traced field.
+export function traceToCsv(trace) {
+  const lines = [];
+  trace.layers.forEach((layer, l) => {
+    const fields = Object.keys(layer);
+    if (l === 0) lines.push(["layer", "step", "token", "unit", ...fields].join(","));
+    const T = layer[fields[0]].length;
+    const H = layer[fields[0]][0].length;
+    for (let t = 0; t < T; t++) {
+      const tok = trace.tokens ? JSON.stringify(String(trace.tokens[t])) : "";
+      for (let u = 0; u < H; u++) lines.push([l, t, tok, u, ...fields.map((f) => layer[f][t][u])].join(","));
+    }
+  });
+  return `${lines.join("\n")}\n`;
+}
+
+export function downloadCsv(trace, filename) {
+  download(new Blob([traceToCsv(trace)], { type: "text/csv" }), filename);
+}
