@@ -50,10 +50,19 @@ def stacked_weights(
     return w_ih_t, w_hh_t, bias
 
 
-def project_inputs(xin: np.ndarray, w_ih_t: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
-    """out[t, b] = xin[t, b] @ W_ih^T + bias for every step in one GEMM. out: (T, B, G*H)."""
+def project_inputs(xin: np.ndarray, w_ih_t: np.ndarray, bias: np.ndarray, R: np.ndarray) -> None:
+    """R[t, b, :G*H] = xin[t, b] @ W_ih^T + bias for every step, in one GEMM.
+
+    xin: (T, B, D); R: (T or T + 1, B, width), C-contiguous. The bias rides in the GEMM as an
+    extra row of W_ih^T against a column of ones, and the GEMM writes straight into R.
+    """
     T, B, D = xin.shape
-    np.add((xin.reshape(T * B, D) @ w_ih_t).reshape(T, B, -1), bias, out=out)
+    assert R.flags.c_contiguous  # so the reshape below is a view the GEMM writes through
+    x1 = np.empty((T * B, D + 1), dtype=R.dtype)
+    x1[:, :D] = xin.reshape(T * B, D)
+    x1[:, D] = 1.0
+    w1 = np.concatenate([w_ih_t, bias[None, :]]).astype(R.dtype, copy=False)
+    np.matmul(x1, w1, out=R[:T].reshape(T * B, R.shape[-1])[:, : w_ih_t.shape[1]])
 
 
 def apply_clamps(row: np.ndarray, actions: list[ClampAction], offsets: Mapping[str, int]) -> None:

@@ -50,7 +50,7 @@ def gru_layer(
     H = h0.shape[1]
     w_ih_t, w_hh_t, bias, b_hn = _weights(params, layer, H, dtype)
     R = np.empty((T, B, 4 * H), dtype=dtype)
-    project_inputs(xin, w_ih_t, bias, R[:, :, : 3 * H])
+    project_inputs(xin, w_ih_t, bias, R)
     S = R[:, :, : 2 * H]  # [r, z]
     Rv, Zv, Nv, Hv = (R[:, :, k * H : (k + 1) * H] for k in range(4))
     first, second = {"r": 0, "z": H}, {"n": 2 * H}

@@ -58,44 +58,56 @@ def lstm_layer(
     clamps: StepClamps | None,
     dtype: np.dtype[Any],
 ) -> LayerResult:
-    """Standard LSTM over xin (T, B, D) from h0, c0 (B, H)."""
+    """Standard LSTM over xin (T, B, D) from h0, c0 (B, H).
+
+    The loop is the hot path: per step one matvec and eight ufunc calls with positional
+    out arguments on views made by iterating (in C) rather than by indexing.
+    """
     T, B, _ = xin.shape
     H = h0.shape[1]
     # torch rows i, f, g, o -> internal o, i, f, g; sigmoid rows pre-scaled by 0.5
-    w_ih_t, w_hh_t, bias = stacked_weights(
-        params, layer, H, (3, 0, 1, 2), (0.5, 0.5, 0.5, 1), dtype
-    )
+    order, scales = (3, 0, 1, 2), (0.5, 0.5, 0.5, 1.0)
+    w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, order, scales, dtype)
     R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
-    A = R[:T, :, : 4 * H]  # pre-activations, then gates [o, i, f, g]
-    project_inputs(xin, w_ih_t, bias, A)
+    project_inputs(xin, w_ih_t, bias, R)  # pre-activation input parts into [o, i, f, g]
     R[0, :, CP * H : (CP + 1) * H] = c0
-    S = R[:T, :, : 3 * H]  # [o, i, f]: tanh(0.5 z) -> sigmoid(z)
-    PA = R[:T, :, KI * H : (KF + 1) * H]  # [i, f]
-    PB = R[:T, :, KG * H : (CP + 1) * H]  # [g, c_prev]
-    P = R[:T, :, IG * H : (FC + 1) * H]  # [i*g, f*c_prev]
-    IGv, FCv = R[:T, :, IG * H : (IG + 1) * H], R[:T, :, FC * H : (FC + 1) * H]
-    Cn = R[1:, :, CP * H : (CP + 1) * H]  # c of step t
-    TCv, Hv, Ov = R[:T, :, TC * H : (TC + 1) * H], R[:T, :, HH * H :], R[:T, :, :H]
+    # With one batch row the loop runs on 1-d views: ufuncs on them are a little cheaper.
+    RR, h = (R[:, 0, :], h0[0]) if B == 1 else (R, h0)
+
+    def span(first: int, last: int, rows: slice = slice(0, T)) -> np.ndarray:
+        return RR[rows, ..., first * H : (last + 1) * H]
+
     offsets = {"o": KO * H, "i": KI * H, "f": KF * H, "g": KG * H}
-    rec = np.empty((B, 4 * H), dtype=dtype)  # W_hh h_prev
-    h = h0
-    for t in range(T):
-        np.matmul(h, w_hh_t, out=rec)
-        a = A[t]
-        np.add(a, rec, out=a)  # all pre-activations
-        np.tanh(a, out=a)  # g, and tanh(0.5 z) for o, i, f
-        s = S[t]
-        np.multiply(s, 0.5, out=s)
-        np.add(s, 0.5, out=s)  # o, i, f = sigmoid(z)
+    rec = np.empty((*h.shape[:-1], 4 * H), dtype=dtype)  # W_hh h_prev
+    half = np.asarray(0.5, dtype=dtype)  # a 0-d array is cheaper per call than a float
+    add, mul, tanh, matmul = np.add, np.multiply, np.tanh, np.matmul
+    steps = zip(
+        span(KO, KG),  # a: pre-activations, then gates [o, i, f, g]
+        span(KO, KF),  # s: [o, i, f], tanh(0.5 z) -> sigmoid(z)
+        span(KI, KF),  # [i, f]
+        span(KG, CP),  # [g, c_prev]
+        span(IG, FC),  # [i*g, f*c_prev]
+        span(IG, IG),
+        span(FC, FC),
+        span(CP, CP, slice(1, T + 1)),  # c of this step (the next row's c_prev)
+        span(TC, TC),
+        span(HH, HH),
+        span(KO, KO),
+        strict=True,
+    )
+    for t, (a, s, i_f, g_cp, prods, ig, fc, c, tc, h_t, o) in enumerate(steps):
+        matmul(h, w_hh_t, rec)
+        add(a, rec, a)  # all pre-activations (sigmoid rows halved)
+        tanh(a, a)  # g, and tanh(0.5 z) for o, i, f
+        mul(s, half, s)
+        add(s, half, s)  # o, i, f = sigmoid(z)
         if clamps is not None and t in clamps:
             apply_clamps(R[t], clamps[t], offsets)
-        np.multiply(PA[t], PB[t], out=P[t])  # i*g, f*c_prev
-        c = Cn[t]
-        np.add(FCv[t], IGv[t], out=c)  # c = f*c_prev + i*g
-        tc = TCv[t]
-        np.tanh(c, out=tc)  # tanh(c)
-        h = Hv[t]
-        np.multiply(Ov[t], tc, out=h)  # h = o * tanh(c)
+        mul(i_f, g_cp, prods)  # i*g, f*c_prev
+        add(fc, ig, c)  # c = f*c_prev + i*g
+        tanh(c, tc)  # tanh(c)
+        mul(o, tc, h_t)  # h = o * tanh(c)
+        h = h_t
     return _result(R, T, H)
 
 
@@ -119,7 +131,7 @@ def peephole_layer(
         for g in "ifo"
     )
     R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
-    project_inputs(xin, w_ih_t, bias, R[:T, :, : 4 * H])
+    project_inputs(xin, w_ih_t, bias, R)
     R[0, :, CP * H : (CP + 1) * H] = c0
     first = {"i": KI * H, "f": KF * H, "g": KG * H}
     rec = np.empty((B, 4 * H), dtype=dtype)
@@ -174,7 +186,7 @@ def coupled_layer(
     # with KI in between, so the coupled loop keeps [o, f, g] in the first 3H and i at block 3.
     w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, (2, 0, 1), (0.5, 0.5, 1), dtype)
     R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
-    project_inputs(xin, w_ih_t, bias, R[:T, :, : 3 * H])
+    project_inputs(xin, w_ih_t, bias, R)
     R[0, :, CP * H : (CP + 1) * H] = c0
     offsets = {"o": 0, "f": H, "g": 2 * H}
     rec = np.empty((B, 3 * H), dtype=dtype)

@@ -32,7 +32,7 @@ def rnn_layer(
     w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, (0,), (1.0,), dtype)
     R = np.empty((T, B, 2 * H), dtype=dtype)
     Pv, Hv = R[:, :, :H], R[:, :, H:]
-    project_inputs(xin, w_ih_t, bias, Pv)
+    project_inputs(xin, w_ih_t, bias, R)
     rec = np.empty((B, H), dtype=dtype)  # W_hh h_prev
     h = h0
     for t in range(T):

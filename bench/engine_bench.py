@@ -1,0 +1,236 @@
+"""Engine speed: the full LSTM gate trace against baselines, one thread each, in one run.
+
+    .venv/bin/python -m bench.engine_bench      (or `make bench`)
+
+Times (medians of interleaved rounds) for each (T, D, H) and dtype:
+  engine    app.engine.run_trace("lstm", ...): every gate and state of every step
+  naive     a per-step NumPy loop (two matvecs, exp-sigmoid, field copies)
+  floor     only the T recurrent matvecs W_hh @ h, the part no trace can avoid
+  nn.LSTM   torch.nn.LSTM forward (h and c only, no gates)
+  LSTMCell  a torch.nn.LSTMCell loop
+plus the growth from T=1000 to T=2000. Writes its section of bench/RESULTS.md.
+"""
+
+import os
+import platform
+import re
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # before NumPy/torch load their BLAS: one thread each
+
+import numpy as np  # noqa: E402
+
+from app.engine import init_params, run_trace  # noqa: E402
+
+try:
+    import torch
+except ImportError:  # the NumPy columns still run
+    torch = None  # type: ignore[assignment]
+
+SIZES = [(64, 16, 32), (256, 32, 64), (1000, 64, 128), (1000, 128, 256)]
+DTYPES = (np.float64, np.float32)
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+START, END = "<!-- engine_bench:start -->", "<!-- engine_bench:end -->"
+
+
+def naive_trace(p: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
+    """The obvious loop: per step two matvecs, sigmoid by exp, every field stored."""
+    T, H = x.shape[0], p["weight_hh_l0"].shape[1]
+    w_ih, w_hh, b_ih, b_hh = (
+        p[n] for n in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    )
+    out = {f: np.empty((T, H), dtype=x.dtype) for f in ("i", "f", "g", "o", "c", "tanh_c", "h")}
+    h = np.zeros(H, dtype=x.dtype)
+    c = np.zeros(H, dtype=x.dtype)
+    for t in range(T):
+        z = w_ih @ x[t] + b_ih + w_hh @ h + b_hh
+        i = 1 / (1 + np.exp(-z[:H]))
+        f = 1 / (1 + np.exp(-z[H : 2 * H]))
+        g = np.tanh(z[2 * H : 3 * H])
+        o = 1 / (1 + np.exp(-z[3 * H :]))
+        c = f * c + i * g
+        tc = np.tanh(c)
+        h = o * tc
+        for name, v in (("i", i), ("f", f), ("g", g), ("o", o), ("c", c), ("tanh_c", tc), ("h", h)):
+            out[name][t] = v
+    return out
+
+
+def matvec_floor(w_hh: np.ndarray, T: int) -> None:
+    h = np.zeros(w_hh.shape[1], dtype=w_hh.dtype)
+    out = np.empty(w_hh.shape[0], dtype=w_hh.dtype)
+    for _ in range(T):
+        np.matmul(w_hh, h, out=out)
+
+
+def contenders(T: int, D: int, H: int, dtype: Any) -> dict[str, Callable[[], object]]:
+    params = init_params("lstm", D, H, 1, seed=1)
+    x = np.random.default_rng(2).standard_normal((T, D))
+    typed = {k: v.astype(dtype) for k, v in params.items()}
+    xt = x.astype(dtype)
+    runs: dict[str, Callable[[], object]] = {
+        "engine": lambda: run_trace("lstm", params, x, dtype=dtype),
+        "naive": lambda: naive_trace(typed, xt),
+        "floor": lambda: matvec_floor(typed["weight_hh_l0"], T),
+    }
+    if torch is not None:
+        tdtype = torch.float64 if dtype == np.float64 else torch.float32
+        lstm = torch.nn.LSTM(D, H).to(tdtype)
+        cell = torch.nn.LSTMCell(D, H).to(tdtype)
+        with torch.no_grad():
+            for name, value in params.items():
+                getattr(lstm, name).copy_(torch.from_numpy(value))
+                getattr(cell, name.removesuffix("_l0")).copy_(torch.from_numpy(value))
+        xs = torch.from_numpy(xt)
+
+        def torch_lstm() -> object:
+            with torch.no_grad():
+                return lstm(xs)
+
+        def torch_cell() -> object:
+            with torch.no_grad():
+                h = torch.zeros(H, dtype=tdtype)
+                c = torch.zeros(H, dtype=tdtype)
+                for t in range(T):
+                    h, c = cell(xs[t], (h, c))
+                return h
+
+        runs["nn.LSTM"] = torch_lstm
+        runs["LSTMCell"] = torch_cell
+        with torch.no_grad():
+            ref = lstm(xs)[0].numpy()
+        got = run_trace("lstm", params, x, dtype=dtype).layers[0]["h"]
+        tol = 1e-10 if dtype == np.float64 else 1e-4
+        assert np.abs(got - ref).max() < tol, "engine and torch disagree; timings meaningless"
+    return runs
+
+
+def measure(runs: dict[str, Callable[[], object]], budget: float = 2.0) -> dict[str, float]:
+    """Median seconds per call; rounds interleave the contenders so drift hits all alike."""
+    for fn in runs.values():
+        fn()
+    start = time.perf_counter()
+    for fn in runs.values():
+        fn()
+    one_round = time.perf_counter() - start
+    rounds = int(min(25, max(5, budget / max(one_round, 1e-9))))
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def machine() -> list[str]:
+    model = platform.processor() or "unknown CPU"
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        found = re.search(r"Model name:\s*(.+)", lscpu)
+        model = found.group(1).strip() if found else model
+    except OSError:
+        pass
+    cfg: Any = getattr(np, "__config__", None)
+    blas = "unknown"
+    with_cfg = getattr(cfg, "CONFIG", None)
+    if isinstance(with_cfg, dict):
+        info = with_cfg.get("Build Dependencies", {}).get("blas", {})
+        blas = f"{info.get('name', '?')} {info.get('version', '')}".strip()
+    torch_v = torch.__version__ if torch is not None else "not installed"
+    return [
+        f"- CPU: {model}, {os.cpu_count()} logical cores; one BLAS/torch thread each",
+        f"- Python {platform.python_version()}, NumPy {np.__version__} ({blas}), torch {torch_v}",
+        f"- Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; medians of interleaved rounds",
+    ]
+
+
+def fmt_ms(s: float | None) -> str:
+    return "-" if s is None else f"{s * 1e3:.2f}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "-" if a is None or b is None else f"{a / b:.2f}"
+
+
+def target(name: str, value: float, limit: str, met: bool) -> str:
+    return f"- {name}: {value:.2f} (target {limit}): {'met' if met else 'MISSED'}"
+
+
+COLUMNS = ("engine", "naive", "floor", "nn.LSTM", "LSTMCell")
+HEADER = (
+    "| T, D, H | dtype | "
+    + " | ".join(f"{c} ms" for c in COLUMNS)
+    + " | engine / nn.LSTM | naive / engine | engine / floor |"
+)
+
+
+def main() -> None:
+    if torch is not None:
+        torch.set_num_threads(1)
+    lines = [HEADER, "|---" * (len(COLUMNS) + 5) + "|"]
+    checks: list[str] = []
+    print(HEADER)
+    for T, D, H in SIZES:
+        for dtype in DTYPES:
+            m: dict[str, float | None] = dict(measure(contenders(T, D, H, dtype)))
+            eng, naive, floor, lstm_t = m["engine"], m["naive"], m["floor"], m.get("nn.LSTM")
+            assert eng is not None and naive is not None and floor is not None
+            cells = [fmt_ms(m.get(c)) for c in COLUMNS]
+            cells += [ratio(eng, lstm_t), ratio(naive, eng), ratio(eng, floor)]
+            row = f"| {T}, {D}, {H} | {np.dtype(dtype).name} | " + " | ".join(cells) + " |"
+            print(row, flush=True)
+            lines.append(row)
+            if (T, D, H) == (1000, 64, 128) and dtype == np.float64:
+                if lstm_t is not None:
+                    r = eng / lstm_t
+                    checks.append(
+                        target("engine / nn.LSTM at (1000, 64, 128) f64", r, "<= 0.75", r <= 0.75)
+                    )
+                r = naive / eng
+                checks.append(target("naive / engine at (1000, 64, 128) f64", r, ">= 2", r >= 2))
+            if (T, D, H) == (1000, 128, 256) and dtype == np.float64:
+                r = eng / floor
+                checks.append(
+                    target("engine / floor at (1000, 128, 256) f64", r, "<= 1.8", r <= 1.8)
+                )
+    D, H = 64, 128
+    grow = {
+        T: measure({"engine": contenders(T, D, H, np.float64)["engine"]})["engine"]
+        for T in (1000, 2000)
+    }
+    r = grow[2000] / grow[1000]
+    checks.append(
+        target(
+            f"time(T=2000) / time(T=1000) at D={D}, H={H} f64",
+            r,
+            "2.00 +- 10%",
+            abs(r / 2 - 1) <= 0.1,
+        )
+    )
+    print("\n".join(checks))
+    title = "## Engine: full LSTM gate trace (bench/engine_bench.py)"
+    section = [START, title, "", *machine(), "", *lines, "", "Targets:", *checks, END]
+    write_section("\n".join(section))
+
+
+def write_section(section: str) -> None:
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if START in old and END in old:
+        before, rest = old.split(START, 1)
+        new = before + section + rest.split(END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS.write_text(new)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
