@@ -93,9 +93,7 @@ def run_trace(
         res = run_layer(
             cell, params, k, xin, hs[k], None if cs is None else cs[k], schedule[k], float_dtype
         )
-        layers.append(
-            {f: (v if batched else v[:, 0, :]) for f, v in res.fields.items() if f in keep}
-        )
+        layers.append({f: res.fields[f] if batched else res.fields[f][:, 0, :] for f in keep})
         h_n[k] = res.h_n
         if c_n is not None and res.c_n is not None:
             c_n[k] = res.c_n
