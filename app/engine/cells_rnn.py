@@ -35,15 +35,17 @@ def rnn_layer(
     project_inputs(xin, w_ih_t, bias, R)
     rec = np.empty((B, H), dtype=dtype)  # W_hh h_prev
     h = h0
-    for t in range(T):
-        np.matmul(h, w_hh_t, out=rec)
-        pre = Pv[t]
-        np.add(pre, rec, out=pre)  # pre
-        h = Hv[t]
-        if relu:
-            np.maximum(pre, 0.0, out=h)  # h = relu(pre)
-        else:
-            np.tanh(pre, out=h)  # h = tanh(pre)
+    zero = np.asarray(0.0, dtype=dtype)
+    # an exploding relu RNN overflows: checked and reported below, so no warning here
+    with np.errstate(over="ignore", invalid="ignore"):
+        for pre, h_t in zip(Pv, Hv, strict=True):
+            np.matmul(h, w_hh_t, rec)
+            np.add(pre, rec, pre)  # pre
+            if relu:
+                np.maximum(pre, zero, out=h_t)  # h = relu(pre)
+            else:
+                np.tanh(pre, h_t)  # h = tanh(pre)
+            h = h_t
     if relu and not np.isfinite(Hv).all():
         t_bad = int(np.argmax(~np.isfinite(Hv).reshape(T, -1).all(axis=1)))
         raise EngineError(

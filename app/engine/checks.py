@@ -28,7 +28,7 @@ def check_finite(name: str, arr: np.ndarray) -> None:
     if bad.any():
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise EngineError(
-            f"{name}{list(where)} is {arr[where]!r}; values must be finite with "
+            f"{name}{list(where)} is {float(arr[where])}; values must be finite with "
             f"magnitude at most {MAX_ABS_VALUE:g}"
         )
 
