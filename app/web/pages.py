@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app import __version__
+from app.api.schemas import TraceRequest
 from app.paths import STATIC_DIR, TEMPLATES_DIR
 
 LANGUAGES = ("en", "zh")
@@ -46,6 +47,16 @@ def _other_language_href(request: Request, lang: str) -> str:
     return "?" + urlencode(query)
 
 
+def api_features(request: Request) -> dict[str, bool]:
+    """Which optional API parts this server has, so the page calls only what exists."""
+    paths = {getattr(route, "path", "") for route in request.app.routes}
+    return {
+        "models": "/api/v1/models" in paths,
+        "live": "/api/v1/step" in paths,
+        "clamp": "clamp" in TraceRequest.model_fields,
+    }
+
+
 def page_context(request: Request) -> dict[str, Any]:
     lang = pick_language(request)
     messages = catalogue(lang)
@@ -59,6 +70,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "t": t,
         "messages": messages,
         "other_lang_href": _other_language_href(request, lang),
+        "features": api_features(request),
     }
 
 

@@ -30,8 +30,16 @@ export function fetchTrace(model, input, { clamp = null, signal = undefined, dty
   return postJson("api/v1/trace", body, signal);
 }
 
-// The model list; an older server without it gives an empty list rather than an error.
+// Optional parts of the API this server has (the page is told by the server when it loads).
+export const features = {
+  models: document.body.dataset.apiModels === "true",
+  live: document.body.dataset.apiLive === "true",
+  clamp: document.body.dataset.apiClamp === "true",
+};
+
+// The model list; a server without it gives an empty list rather than an error.
 export async function fetchModels() {
+  if (!features.models) return [];
   try {
     const data = await request("api/v1/models");
     return Array.isArray(data) ? data : data?.models ?? [];

@@ -1,5 +1,5 @@
 // Explorer page: wires the state (kept in the URL), the API, the player and the views.
-import { fetchModel, fetchModels, fetchTrace } from "./api.js";
+import { features, fetchModel, fetchModels, fetchTrace } from "./api.js";
 import { EQUATIONS, LSTM_FIELDS, SPEEDS, SUBSTEPS } from "./config.js";
 import { drawLegends } from "./diagrams/legend.js";
 import { drawChain } from "./diagrams/lstm_chain.js";
@@ -175,7 +175,7 @@ function defaultText() {
 
 function clampList() {
   const c = clampFromString(state.clamp);
-  if (!c) return null;
+  if (!c || !features.clamp) return null;
   const H = state.model ? app.info?.hidden_size ?? Infinity : state.hidden;
   const T = app.inputs?.length ?? (state.text || "").length ?? Infinity;
   return [{
@@ -236,7 +236,7 @@ async function loadModelInfo() {
       info.description?.[document.documentElement.dataset.lang] ?? ""].filter(Boolean).join(" · ")
     : tr("model.random_info");
   if (vocab) $("text-input").value = state.text || defaultText();
-  live.setEnabled(vocab && $("live-typing").checked);
+  live.setEnabled(vocab && features.live && $("live-typing").checked);
 }
 
 function syncControls() {
@@ -305,7 +305,12 @@ function wire() {
     markInput();
     live.onText($("text-input").value);
   });
-  $("live-typing").addEventListener("change", () => live.setEnabled(hasVocab() && $("live-typing").checked));
+  $("live-typing").addEventListener("change", () => live.setEnabled(hasVocab() && features.live && $("live-typing").checked));
+  $("live-typing").closest("label").hidden = !features.live;
+  if (!features.clamp) {
+    $("clamp-apply").disabled = true;
+    $("clamp-info").textContent = tr("clamp.unavailable");
+  }
   $("run").addEventListener("click", () => {
     if (hasVocab()) state.text = $("text-input").value;
     markInput();

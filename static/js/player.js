@@ -90,14 +90,16 @@ export function createPlayer({ onChange, onPlayingChange }) {
     pause: () => { setPlaying(false); emit(false); },
     toggle() { setPlaying(!playing); if (!playing) emit(false); },
     step(d) { this.seek(t + d, sub); },
-    // Sub-steps run -1 (whole step), 0..3 (f, i, C, o); past o comes the next step's f.
+    // Sub-steps run -1 (whole step), 0..3 (f, i, C, o); past o comes the next step's f,
+    // before f the previous step's o.
     subStep(d) {
       let nt = t;
       let ns = sub + d;
       if (ns > SUBSTEPS.length - 1) {
         if (t + 1 >= steps) ns = SUBSTEPS.length - 1;
         else { nt = t + 1; ns = 0; }
-      } else if (ns < -1) {
+      } else if (d < 0 && ns < 0) {
+        // Back from f goes to the previous step's o; the whole-step view only at t = 0.
         if (t === 0) ns = -1;
         else { nt = t - 1; ns = SUBSTEPS.length - 1; }
       }

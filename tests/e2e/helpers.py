@@ -1,0 +1,45 @@
+"""Shared steps of the explorer's browser tests: wait for a trace, ask the API the same thing."""
+
+import math
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, expect
+
+STEP_MS = 2400  # static/js/config.js: one timestep at speed 1
+SLIDE_SHARE = 0.2  # the last fifth of a step is the slide to the next module
+
+
+def open_explorer(page: Page, query: str = "") -> None:
+    page.goto(f"/{query}")
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+
+
+def sine_inputs(steps: int, width: int) -> list[list[float]]:
+    """The page's 'sine' generator: sin(t/(2+j)) for even j, cos(t/(2+j)) for odd j."""
+    return [
+        [math.sin(t / (2 + j)) if j % 2 == 0 else math.cos(t / (2 + j)) for j in range(width)]
+        for t in range(steps)
+    ]
+
+
+def page_inputs(page: Page) -> list[list[float]]:
+    """The exact input rows the page sent (JavaScript's Math.sin may differ in the last bit)."""
+    rows: list[list[float]] = page.evaluate("window.gatescope.app.inputs")
+    return rows
+
+
+def api_trace(base_url: str, body: dict[str, Any]) -> dict[str, Any]:
+    res = httpx.post(f"{base_url}/api/v1/trace", json={"dtype": "float64", **body}, timeout=30)
+    assert res.status_code == 200, res.text
+    data: dict[str, Any] = res.json()
+    return data
+
+
+def random_lstm(hidden: int, seed: int = 0, input_size: int = 2) -> dict[str, Any]:
+    return {"cell": "lstm", "input_size": input_size, "hidden_size": hidden, "seed": seed}
+
+
+def classes(page: Page, selector: str) -> set[str]:
+    value = page.locator(selector).first.get_attribute("class") or ""
+    return set(value.split())

@@ -1,0 +1,162 @@
+"""What the explorer shows equals what the API computes: hover, heatmaps, permalink, export."""
+
+import json
+import struct
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import save_screenshot
+from tests.e2e.helpers import api_trace, open_explorer, page_inputs, random_lstm
+
+pytestmark = pytest.mark.e2e
+
+# Which element of the chain to hover to read each field.
+HOVER = {"f": "#layer-f", "i": "#layer-i", "g": "#layer-g", "o": "#layer-o", "c": "#op-add"}
+HOVER["h"] = "#node-h"
+
+
+@pytest.mark.parametrize("step", [0, 5, 11])
+def test_hover_values_equal_the_api_trace(
+    page: Page, base_url: str, console_errors: list[str], step: int
+) -> None:
+    open_explorer(page, f"?hidden=5&steps=12&seed=3&t={step}")
+    expect(page.locator("#step-label")).to_have_text(f"t = {step}")
+    api = api_trace(base_url, {"model": random_lstm(5, seed=3), "inputs": page_inputs(page)})
+    layer = api["layers"][0]
+    for field, selector in HOVER.items():
+        page.hover(selector)
+        tip = page.locator("#tooltip")
+        expect(tip).to_be_visible()
+        for unit in range(5):
+            cell = tip.locator(f"[data-testid=tip-{field}-{unit}]")
+            expected = layer[field][step][unit]
+            assert float(cell.get_attribute("data-value") or "nan") == expected, (field, unit)
+            assert cell.inner_text() == f"{expected:.4f}"
+        assert "=" in tip.locator(".tip-eq").inner_text()  # the equation is shown
+        page.mouse.move(0, 0)
+    assert console_errors == []
+
+
+def test_strip_cell_hover_names_the_unit_and_previous_state_is_the_step_before(
+    page: Page, base_url: str
+) -> None:
+    open_explorer(page, "?hidden=4&steps=8&t=3")
+    api = api_trace(base_url, {"model": random_lstm(4), "inputs": page_inputs(page)})
+    page.hover("#strip-c_prev-2")
+    cell = page.locator("#tooltip [data-testid=tip-c_prev-2]")
+    assert float(cell.get_attribute("data-value") or "nan") == api["layers"][0]["c"][2][2]
+    assert "current" in (page.locator("#tooltip tr.current").get_attribute("class") or "")
+
+
+def test_clicking_a_heatmap_cell_selects_that_unit_and_step_everywhere(
+    page: Page, console_errors: list[str]
+) -> None:
+    open_explorer(page, "?hidden=4&steps=20&t=0")
+    canvas = page.locator("#heatmap-c canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    # Unit 2 of 4 (third row), step 15 of 20.
+    canvas.click(position={"x": box["width"] * 15.5 / 20, "y": box["height"] * 2.5 / 4})
+    expect(page.locator("#step-label")).to_have_text("t = 15")
+    expect(page.locator("#unit-label")).to_have_text("unit 2")
+    expect(page.locator("#gate-table th.selected")).to_have_text("2")
+    assert page.locator("#strip-c .strip-select").get_attribute("x") == str(2 * 14 - 1)
+    assert "unit=2" in page.url and "t=15" in page.url
+    save_screenshot(page, "explorer-heatmap-selection")
+    assert console_errors == []
+
+
+def test_permalink_round_trips(page: Page, console_errors: list[str]) -> None:
+    open_explorer(page, "?hidden=6&steps=16&seed=7&gen=steps&noise=0.1&d=3&t=0")
+    page.click("#step-forward")
+    page.click("#step-forward")
+    page.click("#sub-forward")
+    page.click("#sub-forward")
+    page.locator("#strip-h-4").click()
+    page.select_option("#speed", "2")
+    expect(page.locator("#step-label")).to_have_text("t = 2")
+    page.wait_for_function("location.search.includes('unit=4')")
+    url = page.url
+    shown = page.locator("#gate-table").inner_text()
+
+    page.goto("about:blank")
+    page.goto(url)
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    expect(page.locator("#step-label")).to_have_text("t = 2")
+    assert page.locator("#lstm-chain").get_attribute("data-focus") == "i"
+    assert page.input_value("#hidden-size") == "6"
+    assert page.input_value("#seed") == "7"
+    assert page.input_value("#gen-kind") == "steps"
+    assert page.input_value("#speed") == "2"
+    expect(page.locator("#gate-table th.selected")).to_have_text("4")
+    assert page.locator("#gate-table").inner_text() == shown
+    assert page.url == url
+    assert console_errors == []
+
+
+def test_typed_numbers_are_traced_and_kept_in_the_link(page: Page, base_url: str) -> None:
+    open_explorer(page, "?hidden=3")
+    page.fill("#numbers-input", "0.5, -1\n0.25, 0\n1, 1\n-1, 0.5")
+    expect(page.locator("body[data-steps='4']")).to_be_attached()
+    api = api_trace(
+        base_url,
+        {"model": random_lstm(3), "inputs": [[0.5, -1], [0.25, 0], [1, 1], [-1, 0.5]]},
+    )
+    page.click("#step-forward")
+    page.click("#step-forward")
+    for unit in range(3):
+        cell = page.locator(f"[data-testid=value-h-{unit}]")
+        assert float(cell.get_attribute("data-value") or "nan") == api["layers"][0]["h"][2][unit]
+    page.wait_for_function("location.search.includes('gen=csv')")
+    page.goto(page.url)
+    expect(page.locator("body[data-steps='4']")).to_be_attached()
+
+
+def test_bad_numbers_name_the_line(page: Page) -> None:
+    open_explorer(page, "?hidden=3")
+    page.fill("#numbers-input", "0.5, -1\n0.25\n")
+    expect(page.locator("#status")).to_contain_text("Line 2")
+
+
+def _download(page: Page, button: str, tmp_path: Path) -> Path:
+    with page.expect_download() as info:
+        page.click(button)
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
+
+
+def test_export_gives_valid_svg_and_png(page: Page, tmp_path: Path) -> None:
+    open_explorer(page, "?hidden=4&steps=12&t=3&sub=1")
+    page.click("text=Share and export")
+    svg_path = _download(page, "#export-svg", tmp_path)
+    assert svg_path.suffix == ".svg"
+    root = ET.parse(svg_path).getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert root.get("width") == "1060" and root.get("height") == "570"
+    ids = {el.get("id") for el in root.iter()}
+    assert {"module-t", "layer-f", "op-add", "strip-c-3"} <= ids
+    png_path = _download(page, "#export-png", tmp_path)
+    data = png_path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert (width, height) == (2120, 1140)
+    assert len(data) > 20_000  # a drawing, not an empty canvas
+
+
+def test_trace_downloads_as_json_and_csv(page: Page, base_url: str, tmp_path: Path) -> None:
+    open_explorer(page, "?hidden=3&steps=5")
+    page.click("text=Share and export")
+    api = api_trace(base_url, {"model": random_lstm(3), "inputs": page_inputs(page)})
+    got = json.loads(_download(page, "#download-json", tmp_path).read_text())
+    assert got["layers"][0]["c"] == api["layers"][0]["c"]
+    lines = _download(page, "#download-csv", tmp_path).read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:4] == ["layer", "step", "token", "unit"]
+    assert len(lines) == 1 + 5 * 3
+    row = dict(zip(header, lines[1 + 4 * 3 + 1].split(","), strict=True))  # step 4, unit 1
+    assert float(row["h"]) == api["layers"][0]["h"][4][1]
