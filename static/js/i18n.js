@@ -4,7 +4,7 @@ const messages = node ? JSON.parse(node.textContent) : {};
 
 export const lang = document.documentElement.dataset.lang || "en";
 
-// t("clamp.applied", {n: 3}) -> the catalogue string with {n} replaced.
+// t("input.error_width", {line: 2, n: 1, d: 2}) -> the message with its {placeholders} filled.
 export function t(key, vars = {}) {
   const template = messages[key];
   if (template === undefined) {

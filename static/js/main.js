@@ -131,6 +131,8 @@ function showTrace(trace, original = null) {
   } else if (chainKey !== app.chainKey) {
     app.chain = drawChain($("lstm-chain"), { hidden: trace.hidden_size, inputSize: D });
     app.chainKey = chainKey;
+    const frame = $("diagram-scroll");
+    frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2;
   }
   app.chain?.select(state.unit);
   $("step").max = String(trace.steps - 1);

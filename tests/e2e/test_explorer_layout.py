@@ -1,0 +1,78 @@
+"""The explorer at 1280x720 and 390 px wide, in English and Chinese, with labelled controls."""
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import save_screenshot
+from tests.e2e.helpers import open_explorer
+
+pytestmark = pytest.mark.e2e
+
+
+def test_desktop_shows_the_whole_chain_above_the_fold(page: Page) -> None:
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_explorer(page, "?hidden=8&steps=24&t=6&unit=3")
+    box = page.locator("#lstm-chain").bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= 720
+    assert box["width"] >= 700
+    save_screenshot(page, "explorer-1280x720")
+
+
+def test_phone_width_has_no_sideways_scrolling(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=base_url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    open_explorer(page, "?hidden=6&steps=16&t=4&sub=2")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    box = page.locator("#lstm-chain").bounding_box()
+    assert box is not None and box["width"] >= 600  # scrolls inside its frame
+    frame = page.locator("#diagram-scroll").bounding_box()
+    assert frame is not None and frame["width"] <= 390
+    expect(page.locator("#play")).to_be_in_viewport()
+    page.hover("#layer-f")
+    expect(page.locator("#tooltip")).to_be_visible()
+    tip = page.locator("#tooltip").bounding_box()
+    assert tip is not None and tip["x"] >= 0 and tip["x"] + tip["width"] <= 390
+    save_screenshot(page, "explorer-390px")
+    assert errors == []
+    context.close()
+
+
+def test_chinese_page_uses_the_chinese_catalogue(page: Page, console_errors: list[str]) -> None:
+    open_explorer(page, "?lang=zh&hidden=5&t=3&sub=0")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    expect(page.locator("#focus-title")).to_have_text("1. 遗忘：旧的细胞状态保留多少")
+    expect(page.locator("#lang-toggle")).to_have_text("English")
+    page.hover("#layer-f")
+    expect(page.locator("#tooltip .tip-title")).to_contain_text("遗忘门")
+    save_screenshot(page, "explorer-zh")
+    # The toggle keeps the whole state and switches the language.
+    page.click("#lang-toggle")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#step-label")).to_have_text("t = 3")
+    assert "lang=en" in page.url and "hidden=5" in page.url
+    assert console_errors == []
+
+
+def test_browser_language_picks_chinese(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(locale="zh-CN", base_url=base_url)
+    page = context.new_page()
+    page.goto("/")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    context.close()
+
+
+def test_every_control_has_a_label(page: Page) -> None:
+    open_explorer(page)
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea, button')]
+            .filter((el) => !el.closest('[hidden]'))
+            .filter((el) => {
+              const name = el.getAttribute('aria-label') || el.labels?.[0]?.textContent
+                || (el.tagName === 'BUTTON' ? el.textContent : '');
+              return !name || !name.trim();
+            }).map((el) => el.id || el.outerHTML.slice(0, 60))"""
+    )
+    assert unlabelled == []
