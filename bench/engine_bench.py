@@ -17,10 +17,10 @@ import re
 import statistics
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy/torch load their BLAS: one thread each
@@ -38,6 +38,7 @@ SIZES = [(64, 16, 32), (256, 32, 64), (1000, 64, 128), (1000, 128, 256)]
 DTYPES = (np.float64, np.float32)
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 START, END = "<!-- engine_bench:start -->", "<!-- engine_bench:end -->"
+K = TypeVar("K")
 
 
 def naive_trace(p: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
@@ -112,7 +113,7 @@ def contenders(T: int, D: int, H: int, dtype: Any) -> dict[str, Callable[[], obj
     return runs
 
 
-def measure(runs: dict[str, Callable[[], object]], budget: float = 2.0) -> dict[str, float]:
+def measure(runs: Mapping[K, Callable[[], object]], budget: float = 3.0) -> dict[K, float]:
     """Median seconds per call; rounds interleave the contenders so drift hits all alike."""
     for fn in runs.values():
         fn()
@@ -120,8 +121,8 @@ def measure(runs: dict[str, Callable[[], object]], budget: float = 2.0) -> dict[
     for fn in runs.values():
         fn()
     one_round = time.perf_counter() - start
-    rounds = int(min(25, max(5, budget / max(one_round, 1e-9))))
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    rounds = int(min(31, max(7, budget / max(one_round, 1e-9))))
+    times: dict[K, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, fn in runs.items():
             t0 = time.perf_counter()
@@ -202,14 +203,12 @@ def main() -> None:
                     target("engine / floor at (1000, 128, 256) f64", r, "<= 1.8", r <= 1.8)
                 )
     D, H = 64, 128
-    grow = {
-        T: measure({"engine": contenders(T, D, H, np.float64)["engine"]})["engine"]
-        for T in (1000, 2000)
-    }
+    grow = measure({T: contenders(T, D, H, np.float64)["engine"] for T in (1000, 2000)}, 4.0)
     r = grow[2000] / grow[1000]
     checks.append(
         target(
-            f"time(T=2000) / time(T=1000) at D={D}, H={H} f64",
+            f"engine time(T=2000) / time(T=1000) at D={D}, H={H} f64 "
+            f"({fmt_ms(grow[2000])} / {fmt_ms(grow[1000])} ms)",
             r,
             "2.00 +- 10%",
             abs(r / 2 - 1) <= 0.1,

@@ -35,18 +35,19 @@ def stacked_weights(
     """
     H = hidden_size
 
-    def restack(w: np.ndarray) -> np.ndarray:
-        w = np.asarray(w, dtype=np.float64)
-        return np.concatenate(
-            [s * w[j * H : (j + 1) * H] for j, s in zip(order, scales, strict=True)]
-        )
+    def restack_t(w: np.ndarray) -> np.ndarray:  # (G*H, n) -> (n, G*H), blocks re-ordered
+        w = np.asarray(w)
+        out = np.empty((w.shape[1], len(order) * H), dtype=dtype)
+        for k, (j, s) in enumerate(zip(order, scales, strict=True)):
+            np.multiply(w[j * H : (j + 1) * H].T, s, out=out[:, k * H : (k + 1) * H])
+        return out
 
-    w_ih_t = np.ascontiguousarray(restack(params[f"weight_ih_l{layer}"]).T, dtype=dtype)
-    w_hh_t = np.ascontiguousarray(restack(params[f"weight_hh_l{layer}"]).T, dtype=dtype)
-    bias = restack(
-        np.asarray(params[f"bias_ih_l{layer}"], dtype=np.float64)
-        + np.asarray(params[f"bias_hh_l{layer}"], dtype=np.float64)
-    ).astype(dtype)
+    w_ih_t = restack_t(params[f"weight_ih_l{layer}"])
+    w_hh_t = restack_t(params[f"weight_hh_l{layer}"])
+    b = np.asarray(params[f"bias_ih_l{layer}"], dtype=np.float64) + np.asarray(
+        params[f"bias_hh_l{layer}"], dtype=np.float64
+    )
+    bias = restack_t(b[:, None])[0]
     return w_ih_t, w_hh_t, bias
 
 
