@@ -68,7 +68,7 @@ def matvec_floor(w_hh: np.ndarray, T: int) -> None:
     h = np.zeros(w_hh.shape[1], dtype=w_hh.dtype)
     out = np.empty(w_hh.shape[0], dtype=w_hh.dtype)
     for _ in range(T):
-        np.matmul(w_hh, h, out=out)
+        np.dot(w_hh, h, out)
 
 
 def contenders(T: int, D: int, H: int, dtype: Any) -> dict[str, Callable[[], object]]:

@@ -58,7 +58,7 @@ def gru_layer(
     rec_rz, rec_n = rec[:, : 2 * H], rec[:, 2 * H :]
     h_prev = h0
     for t in range(T):
-        np.matmul(h_prev, w_hh_t, out=rec)
+        np.dot(h_prev, w_hh_t, rec)
         s = S[t]
         np.add(s, rec_rz, out=s)
         np.tanh(s, out=s)

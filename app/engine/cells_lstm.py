@@ -60,7 +60,7 @@ def lstm_layer(
 ) -> LayerResult:
     """Standard LSTM over xin (T, B, D) from h0, c0 (B, H).
 
-    The loop is the hot path: per step one matvec and eight ufunc calls with positional
+    The loop is the hot path: per step one np.dot and eight ufunc calls with positional
     out arguments on views made by iterating (in C) rather than by indexing.
     """
     T, B, _ = xin.shape
@@ -80,7 +80,7 @@ def lstm_layer(
     offsets = {"o": KO * H, "i": KI * H, "f": KF * H, "g": KG * H}
     rec = np.empty((*h.shape[:-1], 4 * H), dtype=dtype)  # W_hh h_prev
     half = np.asarray(0.5, dtype=dtype)  # a 0-d array is cheaper per call than a float
-    add, mul, tanh, matmul = np.add, np.multiply, np.tanh, np.matmul
+    add, mul, tanh, dot = np.add, np.multiply, np.tanh, np.dot
     steps = zip(
         span(KO, KG),  # a: pre-activations, then gates [o, i, f, g]
         span(KO, KF),  # s: [o, i, f], tanh(0.5 z) -> sigmoid(z)
@@ -96,7 +96,7 @@ def lstm_layer(
         strict=True,
     )
     for t, (a, s, i_f, g_cp, prods, ig, fc, c, tc, h_t, o) in enumerate(steps):
-        matmul(h, w_hh_t, rec)
+        dot(h, w_hh_t, rec)  # W_hh h_prev (np.dot: less call overhead than matmul)
         add(a, rec, a)  # all pre-activations (sigmoid rows halved)
         tanh(a, a)  # g, and tanh(0.5 z) for o, i, f
         mul(s, half, s)
@@ -141,7 +141,7 @@ def peephole_layer(
         r = R[t]
         o, i, f = (r[:, k * H : (k + 1) * H] for k in (KO, KI, KF))
         c_prev, c = r[:, CP * H : (CP + 1) * H], R[t + 1, :, CP * H : (CP + 1) * H]
-        np.matmul(h, w_hh_t, out=rec)
+        np.dot(h, w_hh_t, rec)
         np.add(r[:, : 4 * H], rec, out=r[:, : 4 * H])  # all pre-activations
         np.add(i, np.multiply(c_prev, w_ci, out=tmp), out=i)  # + w_ci * c_prev
         np.add(f, np.multiply(c_prev, w_cf, out=tmp), out=f)  # + w_cf * c_prev
@@ -197,7 +197,7 @@ def coupled_layer(
         o, f, g, i = (r[:, k * H : (k + 1) * H] for k in range(4))
         c_prev, c = r[:, CP * H : (CP + 1) * H], R[t + 1, :, CP * H : (CP + 1) * H]
         ig, fc = r[:, IG * H : (IG + 1) * H], r[:, FC * H : (FC + 1) * H]
-        np.matmul(h, w_hh_t, out=rec)
+        np.dot(h, w_hh_t, rec)
         np.add(a, rec, out=a)  # pre-activations of o, f, g
         np.tanh(a, out=a)
         np.multiply(s, 0.5, out=s)

@@ -39,7 +39,7 @@ def rnn_layer(
     # an exploding relu RNN overflows: checked and reported below, so no warning here
     with np.errstate(over="ignore", invalid="ignore"):
         for pre, h_t in zip(Pv, Hv, strict=True):
-            np.matmul(h, w_hh_t, rec)
+            np.dot(h, w_hh_t, rec)
             np.add(pre, rec, pre)  # pre
             if relu:
                 np.maximum(pre, zero, out=h_t)  # h = relu(pre)
