@@ -216,7 +216,13 @@ def main() -> None:
     )
     print("\n".join(checks))
     title = "## Engine: full LSTM gate trace (bench/engine_bench.py)"
-    section = [START, title, "", *machine(), "", *lines, "", "Targets:", *checks, END]
+    legend = [
+        "engine = run_trace('lstm', ...) keeping all 9 fields of every step; naive = per-step",
+        "NumPy loop (two matvecs, exp sigmoid, fields copied); floor = T calls of np.dot(W_hh, h)",
+        "only; nn.LSTM = torch forward (h, c only, no gates); LSTMCell = torch cell in a loop.",
+        "Rounds interleave the contenders; absolute times drift ~30% between runs on this VM.",
+    ]
+    section = [START, title, "", *machine(), "", *legend, "", *lines, "", "Targets:", *checks, END]
     write_section("\n".join(section))
 
 
