@@ -37,6 +37,7 @@ export const SUBSTEPS = ["f", "i", "c", "o"];
 export const STEP_MS = 2400;
 export const SLIDE_SHARE = 0.2;
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 16, 64];
+export const FAST_STEP_MS = 700; // below this a step plays whole, without its sub-steps
 
 // Vector strips: one cell per unit up to GRID_MAX units, a compact strip above.
 export const STRIP = { width: 64, cell: 8, cols: 8, gridMax: 32, smallCell: 14 };

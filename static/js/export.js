@@ -31,6 +31,16 @@ export function standaloneSvg(svg) {
   clone.setAttribute("width", w);
   clone.setAttribute("height", h);
   clone.querySelectorAll(".hit").forEach((n) => n.remove());
+  // Compact strips are canvases inside the SVG: carry their pixels over as images.
+  const canvases = svg.querySelectorAll("foreignObject canvas");
+  clone.querySelectorAll("foreignObject").forEach((fo, k) => {
+    const image = document.createElementNS("http://www.w3.org/2000/svg", "image");
+    for (const a of ["x", "y", "width", "height"]) image.setAttribute(a, fo.getAttribute(a));
+    image.setAttribute("href", canvases[k].toDataURL("image/png"));
+    image.setAttribute("preserveAspectRatio", "none");
+    image.setAttribute("style", "image-rendering:pixelated");
+    fo.replaceWith(image);
+  });
   const bg = document.createElementNS("http://www.w3.org/2000/svg", "rect");
   bg.setAttribute("width", "100%");
   bg.setAttribute("height", "100%");

@@ -1,7 +1,7 @@
 // The player: all motion lives here. It owns the position (timestep t, sub-step) and, while
 // playing, advances it on requestAnimationFrame: f, then i and C̃, then C, then o, then the
 // cell state slides one module on, then the next timestep. Views only receive positions.
-import { SLIDE_SHARE, STEP_MS, SUBSTEPS } from "./config.js";
+import { FAST_STEP_MS, SLIDE_SHARE, STEP_MS, SUBSTEPS } from "./config.js";
 
 const SUB_SHARE = (1 - SLIDE_SHARE) / SUBSTEPS.length;
 
@@ -40,6 +40,15 @@ export function createPlayer({ onChange, onPlayingChange }) {
       }
       t += 1;
       stepChanged = true;
+    }
+    // Fast playback shows whole steps: sub-steps shorter than a glance would only flicker.
+    if (STEP_MS / speed < FAST_STEP_MS) {
+      if (stepChanged || sub !== -1) {
+        sub = -1;
+        emit(stepChanged);
+      }
+      raf = requestAnimationFrame(frame);
+      return;
     }
     const inSlide = progress >= 1 - SLIDE_SHARE;
     const newSub = inSlide ? SUBSTEPS.length - 1 : Math.floor(progress / SUB_SHARE);

@@ -49,18 +49,22 @@ export function toQuery(state) {
   return q.toString();
 }
 
+// Coalesced: the URL changes at most every URL_MS (browsers throttle history updates),
+// always with the latest state.
+const URL_MS = 250;
 let pending = 0;
-// Coalesced: during playback the URL changes at most once per animation frame.
-export function writeState(state) {
-  if (pending) return;
-  pending = requestAnimationFrame(() => {
-    pending = 0;
-    window.history.replaceState(null, "", `?${toQuery(state)}`);
-  });
-}
+let lastWrite = -Infinity;
 
 export function writeStateNow(state) {
-  if (pending) cancelAnimationFrame(pending);
+  clearTimeout(pending);
   pending = 0;
+  lastWrite = performance.now();
   window.history.replaceState(null, "", `?${toQuery(state)}`);
+}
+
+export function writeState(state) {
+  if (pending) return;
+  const wait = lastWrite + URL_MS - performance.now();
+  if (wait <= 0) writeStateNow(state);
+  else pending = setTimeout(() => writeStateNow(state), wait);
 }

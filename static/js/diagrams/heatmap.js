@@ -45,8 +45,10 @@ export function createHeatmap(container, { id, field, title, onPick, onHover, on
 
   function place() {
     if (!T || !H) return;
-    cursor.style.left = `${(at.t / T) * 100}%`;
-    cursor.style.width = `max(2px, ${100 / T}%)`;
+    // A transform moves the cursor without laying out or repainting the heatmap.
+    const w = frame.clientWidth;
+    cursor.style.width = `${Math.max(2, w / T)}px`;
+    cursor.style.transform = `translateX(${((at.t / T) * w).toFixed(1)}px)`;
     row.style.top = `${(at.unit / H) * 100}%`;
     row.style.height = `max(2px, ${100 / H}%)`;
   }
@@ -62,6 +64,7 @@ export function createHeatmap(container, { id, field, title, onPick, onHover, on
     ctx.imageSmoothingEnabled = false;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     if (data) ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+    place();
   }
 
   return {

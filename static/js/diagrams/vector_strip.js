@@ -37,6 +37,31 @@ export function createStrip(parent, { id, key, x, y, anchor = "below", units, fi
     transform: `translate(${ox},${oy})`,
   }, parent);
   el("rect", { class: "strip-frame", x: -1, y: -1, width: w + 2, height: h + 2 }, g);
+  const table = lutFor(field);
+  const marker = () => el("rect", { class: "strip-select", width: geo.cell + 2, height: geo.cell + 2, x: -1, y: -1 }, g);
+  const api = geo.compact ? compactCells(g, geo, units, w, h, table) : rectCells(g, geo, units, id, table);
+  const select = marker();
+  if (caption) {
+    const [cx, cy, ca] = anchor === "left" ? [w, -4, "end"] : [0, -4, "start"];
+    const text = el("text", { class: "strip-caption", x: cx, y: cy, "text-anchor": ca }, g);
+    text.textContent = caption;
+  }
+  return {
+    g, geo, key, field, x: ox, y: oy, width: w, height: h,
+    paint: api.paint,
+    select(unit) {
+      const ok = unit >= 0 && unit < units;
+      select.style.display = ok ? "" : "none";
+      if (ok) {
+        select.setAttribute("x", (unit % geo.cols) * geo.cell - 1);
+        select.setAttribute("y", Math.floor(unit / geo.cols) * geo.cell - 1);
+      }
+    },
+  };
+}
+
+// Up to STRIP.gridMax units: one SVG rect per unit, each with its own id and data-unit.
+function rectCells(g, geo, units, id, table) {
   const cells = new Array(units);
   for (let u = 0; u < units; u++) {
     cells[u] = el("rect", {
@@ -45,33 +70,52 @@ export function createStrip(parent, { id, key, x, y, anchor = "below", units, fi
       width: geo.cell, height: geo.cell,
     }, g);
   }
-  const marker = el("rect", { class: "strip-select", width: geo.cell + 2, height: geo.cell + 2, x: -1, y: -1 }, g);
-  if (caption) {
-    const [cx, cy, ca] = anchor === "left" ? [w, -4, "end"] : [0, -4, "start"];
-    const text = el("text", { class: "strip-caption", x: cx, y: cy, "text-anchor": ca }, g);
-    text.textContent = caption;
-  }
   const last = new Int16Array(units).fill(-1);
-  const table = lutFor(field);
-
   return {
-    g, cells, geo, key, field, x: ox, y: oy, width: w, height: h,
     paint(values) {
       for (let u = 0; u < units; u++) {
         const k = values ? lutIndex(table, values[u]) : -2;
         if (k === last[u]) continue;
         last[u] = k;
-        if (k === -2) cells[u].setAttribute("fill", "none");
-        else cells[u].setAttribute("fill", table.css[k]);
+        cells[u].setAttribute("fill", k === -2 ? "none" : table.css[k]);
       }
     },
-    select(unit) {
-      const ok = unit >= 0 && unit < units;
-      marker.style.display = ok ? "" : "none";
-      if (ok) {
-        marker.setAttribute("x", (unit % geo.cols) * geo.cell - 1);
-        marker.setAttribute("y", Math.floor(unit / geo.cols) * geo.cell - 1);
+  };
+}
+
+// Many units: one pixel per unit on a small canvas inside the SVG, so a new step repaints a
+// few hundred bytes instead of restyling hundreds of elements. The hovered unit is worked
+// out from the pointer and left in data-unit for the page's tooltip.
+function compactCells(g, geo, units, w, h, table) {
+  const fo = el("foreignObject", { x: 0, y: 0, width: w, height: h, class: "strip-canvas" }, g);
+  const canvas = document.createElementNS("http://www.w3.org/1999/xhtml", "canvas");
+  canvas.width = geo.cols;
+  canvas.height = geo.rows;
+  canvas.style.cssText = `width:${w}px;height:${h}px;display:block;image-rendering:pixelated`;
+  fo.appendChild(canvas);
+  canvas.addEventListener("pointermove", (ev) => {
+    const u = Math.floor(ev.offsetY / geo.cell) * geo.cols + Math.floor(ev.offsetX / geo.cell);
+    canvas.dataset.unit = String(Math.min(units - 1, Math.max(0, u)));
+  });
+  canvas.addEventListener("click", (ev) => {
+    const u = Math.floor(ev.offsetY / geo.cell) * geo.cols + Math.floor(ev.offsetX / geo.cell);
+    canvas.dataset.unit = String(Math.min(units - 1, Math.max(0, u)));
+  });
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(geo.cols, geo.rows);
+  return {
+    paint(values) {
+      const px = img.data;
+      for (let u = 0; u < units; u++) {
+        const p = u * 4;
+        if (!values) { px[p + 3] = 0; continue; }
+        const k = lutIndex(table, values[u]) * 3;
+        px[p] = table.rgb[k];
+        px[p + 1] = table.rgb[k + 1];
+        px[p + 2] = table.rgb[k + 2];
+        px[p + 3] = 255;
       }
+      ctx.putImageData(img, 0, 0);
     },
   };
 }
