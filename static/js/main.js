@@ -3,7 +3,7 @@ import { features, fetchModel, fetchModels, fetchTrace } from "./api.js";
 import { EQUATIONS, LSTM_FIELDS, SPEEDS, SUBSTEPS } from "./config.js";
 import { drawLegends } from "./diagrams/legend.js";
 import { drawChain } from "./diagrams/lstm_chain.js";
-import { hideTooltip, showTooltip } from "./diagrams/tooltip.js";
+import { hideTooltip, renderMath, showTooltip } from "./diagrams/tooltip.js";
 import { downloadCsv, downloadJson, exportPng, exportSvg } from "./export.js";
 import { t as tr } from "./i18n.js";
 import {
@@ -72,7 +72,7 @@ function render(pos) {
   }
   const key = FOCUS_TITLES[pos.focus];
   $("focus-title").textContent = key ? tr(key) : tr("focus.all");
-  $("focus-equation").textContent = FOCUS_EQUATIONS[pos.focus] ?? "";
+  renderMath($("focus-equation"), FOCUS_EQUATIONS[pos.focus] ?? "");
   $("substep-label").textContent = pos.sub >= 0 ? `${pos.sub + 1}/4 · ${tr(`substep.${SUBSTEPS[pos.sub]}`)}` : "";
   $("diagram").dataset.sub = String(pos.sub);
   writeState(state);
@@ -119,6 +119,12 @@ function showTrace(trace, original = null) {
   app.original = original;
   state.layer = Math.min(state.layer, trace.num_layers - 1);
   app.layer = trace.layers[state.layer];
+  const layerSelect = $("layer-select");
+  if (layerSelect.options.length !== trace.num_layers) {
+    layerSelect.replaceChildren(...trace.layers.map((_, l) => new Option(`${l}`, String(l))));
+  }
+  layerSelect.value = String(state.layer);
+  $("layer-field").hidden = trace.num_layers < 2;
   state.unit = Math.min(state.unit, trace.hidden_size - 1);
   const D = state.layer === 0 ? trace.input_size : trace.hidden_size;
   const chainKey = `${trace.cell}:${trace.hidden_size}:${D}`;
@@ -152,7 +158,7 @@ function showTrace(trace, original = null) {
 
 function modelRef() {
   if (state.model) return { id: state.model };
-  return { cell: state.cell, input_size: state.d, hidden_size: state.hidden, seed: state.seed };
+  return { cell: state.cell, input_size: state.d, hidden_size: state.hidden, num_layers: state.layers, seed: state.seed };
 }
 
 const hasVocab = () => Boolean(app.info?.vocab?.length || app.info?.vocabulary?.length);
@@ -246,6 +252,7 @@ function syncControls() {
   $("input-size").value = String(state.d);
   $("hidden-size").value = String(state.hidden);
   $("seed").value = String(state.seed);
+  $("num-layers").value = String(state.layers);
   $("gen-kind").value = state.gen === "csv" ? "sine" : state.gen;
   $("num-steps").value = String(state.steps);
   $("noise").value = String(state.noise);
@@ -294,6 +301,11 @@ function wire() {
   onNumber("input-size", "d");
   onNumber("hidden-size", "hidden");
   onNumber("seed", "seed");
+  onNumber("num-layers", "layers");
+  $("layer-select").addEventListener("change", () => {
+    state.layer = Number($("layer-select").value);
+    if (app.trace) showTrace(app.trace, app.original);
+  });
   onNumber("num-steps", "steps");
   onNumber("noise", "noise");
   $("gen-kind").addEventListener("change", () => { state.gen = $("gen-kind").value; markInput(); run(); });

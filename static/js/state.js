@@ -6,6 +6,7 @@ const DEFAULTS = {
   cell: "lstm",
   d: 2, // input size
   hidden: 4,
+  layers: 1,
   seed: 0,
   gen: "sine", // sine | steps | noise | csv
   steps: 12,
@@ -21,7 +22,7 @@ const DEFAULTS = {
   clamp: "", // field:value:units:steps, e.g. f:1:0-3:5-9
 };
 
-const NUMERIC = new Set(["d", "hidden", "seed", "steps", "noise", "t", "sub", "unit", "layer", "speed"]);
+const NUMERIC = new Set(["d", "hidden", "layers", "seed", "steps", "noise", "t", "sub", "unit", "layer", "speed"]);
 
 export function readState(search = window.location.search) {
   const q = new URLSearchParams(search);

@@ -162,3 +162,40 @@ def test_trace_downloads_as_json_and_csv(page: Page, base_url: str, tmp_path: Pa
     assert len(lines) == 1 + 5 * 3
     row = dict(zip(header, lines[1 + 4 * 3 + 1].split(","), strict=True))  # step 4, unit 1
     assert float(row["h"]) == api["layers"][0]["h"][4][1]
+
+
+def test_second_layer_shows_its_own_trace_with_the_first_layers_h_as_input(
+    page: Page, base_url: str
+) -> None:
+    open_explorer(page, "?hidden=5&layers=2&layer=1&steps=10&t=6")
+    expect(page.locator("#layer-field")).to_be_visible()
+    model = {**random_lstm(5), "num_layers": 2}
+    api = api_trace(base_url, {"model": model, "inputs": page_inputs(page)})
+    page.hover("#layer-o")
+    for unit in range(5):
+        cell = page.locator(f"#tooltip [data-testid=tip-o-{unit}]")
+        assert float(cell.get_attribute("data-value") or "nan") == api["layers"][1]["o"][6][unit]
+    page.hover("#node-x")
+    for unit in range(5):
+        cell = page.locator(f"#tooltip [data-testid=tip-x-{unit}]")
+        assert float(cell.get_attribute("data-value") or "nan") == api["layers"][0]["h"][6][unit]
+
+
+def test_many_units_use_a_compact_strip_that_still_names_the_hovered_unit(
+    page: Page, base_url: str
+) -> None:
+    open_explorer(page, "?hidden=64&d=3&steps=6&t=2")
+    assert page.locator("#strip-c canvas").count() == 1
+    assert page.locator("#strip-c rect[data-unit]").count() == 0
+    api = api_trace(base_url, {"model": random_lstm(64, input_size=3), "inputs": page_inputs(page)})
+    # 64 units in 2 rows of 32: unit 37 is row 1, column 5.
+    canvas = page.locator("#strip-c canvas")
+    box = canvas.bounding_box()
+    assert box is not None
+    at = {"x": box["width"] * 5.5 / 32, "y": box["height"] * 1.5 / 2}
+    canvas.click(position=at)
+    expect(page.locator("#unit-label")).to_have_text("unit 37")
+    canvas.hover(position=at)
+    cell = page.locator("#tooltip [data-testid=tip-c-37]")
+    assert float(cell.get_attribute("data-value") or "nan") == api["layers"][0]["c"][2][37]
+    expect(page.locator("#tooltip .tip-note")).to_contain_text("64")

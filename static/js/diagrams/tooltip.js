@@ -3,6 +3,18 @@ import { formatNumber } from "../i18n.js";
 
 let box = null;
 
+// "W_f·x" -> W<sub>f</sub>·x, built from text nodes (never parsed as HTML).
+export function renderMath(target, text) {
+  const parts = String(text ?? "").split(/_(\{[^}]*\}|[A-Za-z0-9]+)/);
+  target.replaceChildren(...parts.map((part, k) => {
+    if (k % 2 === 0) return document.createTextNode(part);
+    const sub = document.createElement("sub");
+    sub.textContent = part.replace(/^\{|\}$/g, "");
+    return sub;
+  }));
+  return target;
+}
+
 function node(tag, cls, text) {
   const n = document.createElement(tag);
   if (cls) n.className = cls;
@@ -15,7 +27,7 @@ export function showTooltip(clientX, clientY, content) {
   box ??= document.getElementById("tooltip");
   if (!box) return;
   const parts = [node("div", "tip-title", content.title)];
-  if (content.equation) parts.push(node("code", "tip-eq", content.equation));
+  if (content.equation) parts.push(renderMath(node("code", "tip-eq"), content.equation));
   if (content.rows?.length) {
     const table = node("table", "tip-table");
     const hasOriginal = content.rows.some((r) => r.original !== undefined);
