@@ -46,8 +46,21 @@ function stepView(t) {
     orig = { at: oat, prev: { c: t > 0 ? ol.c?.[t - 1] ?? zeros : zeros, h: t > 0 ? ol.h[t - 1] : zeros } };
   }
   const token = (k) => (k < 0 || k >= trace.steps ? null : tokenLabel(k));
-  const x = state.layer === 0 ? app.inputs?.[t] ?? null : app.trace.layers[state.layer - 1].h[t];
-  return { t, T: trace.steps, unit: state.unit, at, prev, x, orig, tokens: { prev: token(t - 1), cur: token(t), next: token(t + 1) } };
+  const x = state.layer === 0 ? inputAt(t) : app.trace.layers[state.layer - 1].h[t];
+  const c = app.clamp;
+  const clamped = c && c.layer === state.layer && (!c.steps || c.steps.includes(t)) ? c : null;
+  return { t, T: trace.steps, unit: state.unit, at, prev, x, orig, clamped, tokens: { prev: token(t - 1), cur: token(t), next: token(t + 1) } };
+}
+
+// The input vector at step t: the numbers sent, or for text the token's one-hot vector.
+function inputAt(t) {
+  if (app.inputs) return app.inputs[t] ?? null;
+  const vocab = app.info?.vocab ?? app.info?.vocabulary;
+  if (!vocab || !app.trace.tokens) return null;
+  const x = new Array(app.trace.input_size).fill(0);
+  const k = vocab.indexOf(app.trace.tokens[t]);
+  if (k >= 0 && k < x.length) x[k] = 1;
+  return x;
 }
 
 function tokenLabel(k) {
@@ -209,6 +222,7 @@ export async function run() {
     ]);
     if (abort.signal.aborted) return;
     if (trace.tokens) app.inputs = null;
+    app.clamp = clamp?.[0] ?? null;
     status("");
     $("clamp-info").textContent = clamp ? tr("clamp.active", { field: clamp[0].field, value: clamp[0].value }) : "";
     showTrace(trace, original);
@@ -283,7 +297,14 @@ function onNumber(id, key, rerun = true) {
 
 const live = createLiveTyping({
   model: () => modelRef(),
-  onTrace: (trace) => { state.text = $("text-input").value; state.t = trace.steps - 1; showTrace(trace); },
+  onTrace: (trace) => {
+    // Step answers carry the fields; the sizes come from the model's description.
+    trace.cell ??= app.info?.cell;
+    trace.input_size ??= app.info?.input_size;
+    state.text = $("text-input").value;
+    state.t = trace.steps - 1;
+    showTrace(trace);
+  },
   onFallback: () => { state.text = $("text-input").value; run(); },
   onError: (err) => status(errorText(err), true),
 });

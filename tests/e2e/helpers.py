@@ -43,3 +43,12 @@ def random_lstm(hidden: int, seed: int = 0, input_size: int = 2) -> dict[str, An
 def classes(page: Page, selector: str) -> set[str]:
     value = page.locator(selector).first.get_attribute("class") or ""
     return set(value.split())
+
+
+def api_has(base_url: str, path: str, request_field: str | None = None) -> bool:
+    """Whether the server's OpenAPI lists the path (and, if given, a TraceRequest field)."""
+    spec = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
+    if request_field is not None:
+        props = spec.get("components", {}).get("schemas", {}).get("TraceRequest", {})
+        return request_field in props.get("properties", {})
+    return path in spec.get("paths", {})

@@ -138,6 +138,9 @@ export function drawChain(svg, { hidden, inputSize, prefix = "" }) {
       carryStrips.c.paint(v.at.c);
       carryStrips.h.paint(v.at.h);
       xToken.textContent = v.tokens.cur ?? "xₜ";
+      for (const f of ["f", "i", "g", "o"]) {
+        svg.getElementById(id(`layer-${f}`))?.classList.toggle("clamped", v.clamped?.field === f);
+      }
       for (const [name, dt] of [["prev", -1], ["next", 1]]) {
         const n = neighbour[name];
         const inside = v.t + dt >= 0 && v.t + dt < v.T;
@@ -204,6 +207,9 @@ function describe(v, key, unit) {
   const n = values.length;
   let units = [...Array(Math.min(n, MAX_ROWS)).keys()];
   if (n > MAX_ROWS) units = [...new Set([unit, v.unit].filter((u) => u >= 0 && u < n))];
+  const clampNote = v.clamped?.field === key
+    ? tr("chain.clamped_note", { value: v.clamped.value, units: v.clamped.units ? v.clamped.units.join(", ") : tr("clamp.all_units") })
+    : undefined;
   const rows = units.map((u) => ({
     label: key === "x" ? `x[${u}]` : `${tr("chain.unit")} ${u}`,
     value: values[u],
@@ -222,6 +228,6 @@ function describe(v, key, unit) {
     equation: EQUATIONS[key],
     rows,
     headers: orig ? ["", tr("clamp.clamped"), tr("clamp.original")] : undefined,
-    note,
+    note: [clampNote, note].filter(Boolean).join(" ") || undefined,
   };
 }

@@ -1,0 +1,116 @@
+"""Clamps from the UI, an uploaded PyTorch-layout model with a vocabulary, and live typing."""
+
+import io
+import json
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Page, WebSocket, expect
+
+from tests.e2e.conftest import save_screenshot
+from tests.e2e.helpers import api_has, api_trace, open_explorer, page_inputs, random_lstm
+
+pytestmark = pytest.mark.e2e
+
+VOCAB = list("abcdefgh ")
+
+
+def test_clamp_changes_the_trace_as_the_engine_says(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    if not api_has(base_url, "", request_field="clamp"):
+        open_explorer(page, "?hidden=4")
+        expect(page.locator("#clamp-apply")).to_be_disabled()
+        pytest.skip("the API has no clamps yet (issue 4); the UI says so")
+    open_explorer(page, "?hidden=4&steps=12&t=5")
+    page.click("text=Clamp a gate")
+    page.select_option("#clamp-field", "f")
+    page.fill("#clamp-value", "1")
+    page.fill("#clamp-units", "0-1")
+    page.fill("#clamp-steps", "3-6")
+    page.click("#clamp-apply")
+    expect(page.locator("#clamp-compare")).to_be_visible()
+    clamp = [{"field": "f", "value": 1.0, "units": [0, 1], "steps": [3, 4, 5, 6], "layer": 0}]
+    body = {"model": random_lstm(4), "inputs": page_inputs(page)}
+    clamped = api_trace(base_url, {**body, "clamp": clamp})["layers"][0]
+    original = api_trace(base_url, body)["layers"][0]
+    assert clamped["f"][5][0] == 1.0 and clamped["f"][5][1] == 1.0
+    for field in ("f", "c", "h"):
+        for unit in range(4):
+            cell = page.locator(f"[data-testid=value-{field}-{unit}]")
+            assert float(cell.get_attribute("data-value") or "nan") == clamped[field][5][unit]
+    assert "clamped" in (page.locator("#layer-f").get_attribute("class") or "")
+    page.hover("#op-add")  # C_t: recomputed value beside the original
+    rows = page.locator("#tooltip tbody tr")
+    for unit in range(4):
+        cells = rows.nth(unit).locator("td")
+        assert cells.nth(1).inner_text() == f"{clamped['c'][5][unit]:.4f}"
+        assert cells.nth(2).inner_text() == f"{original['c'][5][unit]:.4f}"
+    save_screenshot(page, "explorer-clamp")
+    assert "clamp=f" in page.url
+    page.goto(page.url)  # the clamp is part of the permalink
+    expect(page.locator("#clamp-compare")).to_be_visible()
+    assert console_errors == []
+
+
+def _upload_text_model(base_url: str) -> str:
+    from safetensors.numpy import save
+
+    rng = np.random.default_rng(4)
+    hidden, inputs = 6, len(VOCAB)
+    weights = {
+        "weight_ih_l0": rng.uniform(-0.6, 0.6, (4 * hidden, inputs)),
+        "weight_hh_l0": rng.uniform(-0.6, 0.6, (4 * hidden, hidden)),
+        "bias_ih_l0": rng.uniform(-0.3, 0.3, 4 * hidden),
+        "bias_hh_l0": rng.uniform(-0.3, 0.3, 4 * hidden),
+    }
+    blob = save({k: v.astype(np.float32) for k, v in weights.items()})
+    res = httpx.post(
+        f"{base_url}/api/v1/models",
+        files={"file": ("chars.safetensors", io.BytesIO(blob), "application/octet-stream")},
+        data={"cell": "lstm", "layout": "torch", "name": "chars", "vocab": json.dumps(VOCAB)},
+        timeout=30,
+    )
+    assert res.status_code == 201, res.text
+    model_id: str = res.json()["id"]
+    return model_id
+
+
+def test_uploaded_text_model_colours_the_text_and_steps_live_as_one_types(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    if not api_has(base_url, "/api/v1/models") or not api_has(base_url, "/api/v1/step"):
+        pytest.skip("the API has no uploads or live stepping yet (issue 4)")
+    model_id = _upload_text_model(base_url)
+    frames: list[str] = []
+
+    def on_socket(ws: WebSocket) -> None:
+        ws.on("framesent", lambda payload: frames.append(str(payload)))
+
+    page.on("websocket", on_socket)
+    open_explorer(page, f"?model={model_id}&text=abc")
+    expect(page.locator("#text-view-box")).to_be_visible()
+    expect(page.locator("#text-view .tok")).to_have_count(3)
+    textarea = page.locator("#text-input")
+    textarea.click()
+    textarea.press("End")
+    textarea.press_sequentially("hea d", delay=30)
+    text = "abchea d"
+    expect(page.locator("#step-label")).to_have_text(f"t = {len(text) - 1}")
+    assert len(frames) >= 5  # each typed character went over the WebSocket
+    api = api_trace(base_url, {"model": {"id": model_id}, "text": text})["layers"][0]
+    page.hover("#layer-i")
+    for unit in range(6):
+        cell = page.locator(f"#tooltip [data-testid=tip-i-{unit}]")
+        assert float(cell.get_attribute("data-value") or "nan") == pytest.approx(
+            api["i"][len(text) - 1][unit], abs=1e-5
+        )
+    textarea.press("Backspace")
+    expect(page.locator("#step-label")).to_have_text(f"t = {len(text) - 2}")
+    # Text coloured by the selected unit's cell state.
+    page.locator("#heatmap-c canvas").click(position={"x": 2, "y": 2})
+    span = page.locator("#text-view .tok").nth(3)
+    assert span.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
+    save_screenshot(page, "explorer-text-model")
+    assert console_errors == []
