@@ -155,6 +155,12 @@ function showTrace(trace, original = null) {
   }
   app.chain?.select(state.unit);
   $("step").max = String(trace.steps - 1);
+  const gates = lstm ? ["f", "i", "g", "o"] : ["r", "z", "n"].filter((f) => app.layer[f]);
+  const clampField = $("clamp-field");
+  if ([...clampField.options].map((o) => o.value).join() !== gates.join()) {
+    clampField.replaceChildren(...gates.map((f) => new Option(`${f} (${f === "g" || f === "n" ? "tanh" : "σ"})`, f)));
+  }
+  $("clamp-box").hidden = gates.length === 0;
   views.setTrace(app.layer, original?.layers[state.layer] ?? null, trace.tokens ?? null);
   app.shownT = -1;
   player.load(trace.steps, { t: state.t, sub: state.sub });

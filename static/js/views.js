@@ -53,7 +53,8 @@ export function createViews({ onPick }) {
     unitChart = drawUnitChart($("unit-chart"), {
       layer, original, unit: pos.unit, t: pos.t, onPick: (t) => onPick({ t }),
     });
-    if (layer.f && layer.i && layer.o) {
+    $("saturation").closest(".view").hidden = !(layer.f || layer.r);
+    if (layer.f || layer.r) {
       drawSaturation($("saturation"), {
         layer, unit: pos.unit,
         labels: { x: tr("views.saturation_x"), y: tr("views.saturation_y") },
@@ -81,7 +82,7 @@ export function createViews({ onPick }) {
     setTrace(newLayer, newOriginal, tokens) {
       layer = newLayer;
       original = newOriginal;
-      const present = ["i", "f", "g", "o", "c", "h", "r", "z", "n", "pre"].filter((f) => layer[f]);
+      const present = ["r", "z", "n", "pre", "i", "f", "g", "o", "c", "h"].filter((f) => layer[f]);
       if (present.join() !== fields.join()) {
         fields = present;
         heatmaps = buildHeatmaps($("heatmaps"), fields.map((f) => [f, f, `${SYMBOLS[f]} · ${tr(`name.${f}`)}`]), "heatmap-");

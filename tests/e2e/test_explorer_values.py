@@ -199,3 +199,21 @@ def test_many_units_use_a_compact_strip_that_still_names_the_hovered_unit(
     cell = page.locator("#tooltip [data-testid=tip-c-37]")
     assert float(cell.get_attribute("data-value") or "nan") == api["layers"][0]["c"][2][37]
     expect(page.locator("#tooltip .tip-note")).to_contain_text("64")
+
+
+@pytest.mark.parametrize(("cell", "fields"), [("gru", "rznh"), ("rnn_tanh", "h")])
+def test_cells_without_a_chain_figure_show_heatmaps_and_values(
+    page: Page, base_url: str, console_errors: list[str], cell: str, fields: str
+) -> None:
+    open_explorer(page, f"?cell={cell}&hidden=3&steps=8&t=4")
+    expect(page.locator("#diagram")).to_be_hidden()
+    expect(page.locator("#status")).to_contain_text(cell)
+    for field in fields:
+        expect(page.locator(f"#heatmap-{field} canvas")).to_be_visible()
+    model = {**random_lstm(3), "cell": cell}
+    api = api_trace(base_url, {"model": model, "inputs": page_inputs(page)})["layers"][0]
+    for field in fields:
+        for unit in range(3):
+            cell_el = page.locator(f"[data-testid=value-{field}-{unit}]")
+            assert float(cell_el.get_attribute("data-value") or "nan") == api[field][4][unit]
+    assert console_errors == []

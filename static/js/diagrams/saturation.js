@@ -6,6 +6,8 @@ const GATES = [
   { field: "f", colour: "#0072B2", symbol: d3.symbolCircle }, // Okabe-Ito: colour-blind safe
   { field: "i", colour: "#E69F00", symbol: d3.symbolSquare },
   { field: "o", colour: "#009E73", symbol: d3.symbolTriangle },
+  { field: "r", colour: "#CC79A7", symbol: d3.symbolDiamond },
+  { field: "z", colour: "#56B4E9", symbol: d3.symbolStar },
 ];
 const M = { left: 42, right: 12, top: 26, bottom: 38 };
 
@@ -44,7 +46,7 @@ export function drawSaturation(svg, { layer, unit, labels, onPick, onHover, onLe
   root.append("text").attr("class", "axis-label").attr("transform", `translate(11,${(H - M.bottom + M.top) / 2}) rotate(-90)`)
     .attr("text-anchor", "middle").text(labels.y);
   const key = root.append("g").attr("class", "sat-key").attr("transform", `translate(${M.left + 6},12)`);
-  GATES.forEach((g, k) => {
+  GATES.filter((g) => layer[g.field]).forEach((g, k) => {
     const item = key.append("g").attr("transform", `translate(${k * 52},0)`);
     item.append("path").attr("d", d3.symbol(g.symbol, 40)()).attr("fill", g.colour);
     item.append("text").attr("x", 8).attr("y", 4).text(g.field);

@@ -5,6 +5,8 @@ import { colourOf } from "../config.js";
 
 const M = { left: 36, right: 40, top: 10, bottom: 22 };
 const LINES = [
+  { field: "r", colour: "#CC79A7", width: 1.2 },
+  { field: "z", colour: "#56B4E9", width: 1.2 },
   { field: "f", colour: "#0072B2", width: 1.2 },
   { field: "i", colour: "#E69F00", width: 1.2 },
   { field: "o", colour: "#009E73", width: 1.2 },
@@ -47,7 +49,7 @@ export function drawUnitChart(svg, { layer, original, unit, t, onPick }) {
     .on("click", (ev) => onPick?.(Math.round(x.invert(d3.pointer(ev)[0]))));
   const move = (step) => {
     cursor.attr("x1", x(step)).attr("x2", x(step));
-    const v = layer.c[step]?.[unit];
+    const v = (layer.c ?? layer.h)[step]?.[unit];
     dot.attr("cx", x(step)).attr("cy", y(v ?? 0)).attr("fill", colourOf("c", v ?? 0));
   };
   move(t);
