@@ -29,10 +29,12 @@ def initial_state(
     float_dtype = as_float_dtype(dtype)
     _, hidden_size, num_layers = model_sizes(cell, params)
     given = h0 if h0 is not None else c0
-    batched = batch is not None or (given is not None and np.ndim(given) == 3)
-    rows = (
-        batch if batch is not None else (np.shape(given)[1] if batched and given is not None else 1)
-    )
+    if batch is not None:
+        batched, rows = True, batch
+    elif given is not None and np.ndim(given) == 3:
+        batched, rows = True, int(np.shape(given)[1])
+    else:
+        batched, rows = False, 1
     if rows < 1:
         raise ShapeError(f"batch is {rows}, must be at least 1")
     h = check_state("h0", h0, num_layers, rows, hidden_size, batched, float_dtype)
