@@ -81,7 +81,9 @@ def test_permalink_round_trips(page: Page, console_errors: list[str]) -> None:
     page.locator("#strip-h-4").click()
     page.select_option("#speed", "2")
     expect(page.locator("#step-label")).to_have_text("t = 2")
-    page.wait_for_function("location.search.includes('unit=4')")
+    page.wait_for_function(
+        "location.search.includes('unit=4') && location.search.includes('speed=2')"
+    )
     url = page.url
     shown = page.locator("#gate-table").inner_text()
 
