@@ -197,7 +197,8 @@ function currentInput() {
 
 function defaultText() {
   const vocab = app.info.vocab ?? app.info.vocabulary;
-  return app.info.example ?? app.info.sample_text ?? vocab.slice(0, 16).join("");
+  const example = app.info.example ?? app.info.sample_text;
+  return typeof example === "string" ? example : vocab.slice(0, 16).join("");
 }
 
 function clampList() {
@@ -264,6 +265,12 @@ async function loadModelInfo() {
       info.description?.[document.documentElement.dataset.lang] ?? ""].filter(Boolean).join(" · ")
     : tr("model.random_info");
   if (vocab) $("text-input").value = state.text || defaultText();
+  // A stored numeric model may ship an example input (for example its task's sequence).
+  if (!vocab && Array.isArray(info?.example) && state.gen === "sine" && !state.csv) {
+    state.gen = "csv";
+    state.csv = toCsv(info.example);
+    $("numbers-input").value = state.csv;
+  }
   live.setEnabled(vocab && features.live && $("live-typing").checked);
 }
 
@@ -394,11 +401,16 @@ function wire() {
   const svg = $("lstm-chain");
   svg.addEventListener("pointermove", (ev) => {
     const target = ev.target.closest?.("[data-key]");
-    const content = target && app.chain?.describe(target.dataset.key, Number(ev.target.dataset.unit ?? -1));
+    const unit = Number(ev.target.dataset.unit ?? -1);
+    app.chain?.highlight(target?.dataset.key === "x" ? -1 : unit);
+    const content = target && app.chain?.describe(target.dataset.key, unit);
     if (content) showTooltip(ev.clientX, ev.clientY, content);
     else hideTooltip();
   });
-  svg.addEventListener("pointerleave", hideTooltip);
+  svg.addEventListener("pointerleave", () => {
+    hideTooltip();
+    app.chain?.highlight(-1);
+  });
   svg.addEventListener("click", (ev) => {
     const unit = ev.target.dataset?.unit;
     if (unit !== undefined) select({ unit: Number(unit) });

@@ -152,6 +152,9 @@ export function drawChain(svg, { hidden, inputSize, prefix = "" }) {
     select(unit) {
       for (const strip of Object.values(strips)) strip.select(strip.key === "x" ? -1 : unit);
     },
+    highlight(unit) {
+      for (const strip of Object.values(strips)) strip.highlight(strip.key === "x" ? -1 : unit);
+    },
     // name: "" (whole step), "f", "i", "c", "o" or "slide"
     setFocus(name) {
       if (name === focus) return;

@@ -41,6 +41,10 @@ export function createStrip(parent, { id, key, x, y, anchor = "below", units, fi
   const marker = () => el("rect", { class: "strip-select", width: geo.cell + 2, height: geo.cell + 2, x: -1, y: -1 }, g);
   const api = geo.compact ? compactCells(g, geo, units, w, h, table) : rectCells(g, geo, units, id, table);
   const select = marker();
+  const hover = marker();
+  hover.setAttribute("class", "strip-hover");
+  hover.style.display = "none";
+  const place = placeMarker(geo, units);
   if (caption) {
     const [cx, cy, ca] = anchor === "left" ? [w, -4, "end"] : [0, -4, "start"];
     const text = el("text", { class: "strip-caption", x: cx, y: cy, "text-anchor": ca }, g);
@@ -49,14 +53,20 @@ export function createStrip(parent, { id, key, x, y, anchor = "below", units, fi
   return {
     g, geo, key, field, x: ox, y: oy, width: w, height: h,
     paint: api.paint,
-    select(unit) {
-      const ok = unit >= 0 && unit < units;
-      select.style.display = ok ? "" : "none";
-      if (ok) {
-        select.setAttribute("x", (unit % geo.cols) * geo.cell - 1);
-        select.setAttribute("y", Math.floor(unit / geo.cols) * geo.cell - 1);
-      }
-    },
+    select: (unit) => place(select, unit),
+    // The unit under the pointer, outlined in every strip so its path through the cell shows.
+    highlight: (unit) => place(hover, unit),
+  };
+}
+
+function placeMarker(geo, units) {
+  return (node, unit) => {
+    const ok = unit >= 0 && unit < units;
+    node.style.display = ok ? "" : "none";
+    if (ok) {
+      node.setAttribute("x", (unit % geo.cols) * geo.cell - 1);
+      node.setAttribute("y", Math.floor(unit / geo.cols) * geo.cell - 1);
+    }
   };
 }
 
