@@ -29,6 +29,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
+    # Hardening (app/security.py, app/ratelimit.py, app/timelimit.py).
+    # Seconds a request may take before it is answered 504 (a stuck request frees its slot).
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    # Trace/gradient requests computed at once per worker; more wait in line.
+    compute_concurrency: int = Field(default=4, ge=1)
+    # Seconds a request waits for a compute slot before a 503 with Retry-After.
+    compute_queue_timeout_s: float = Field(default=10.0, gt=0)
+    # Per-client token buckets (keyed by client address): off for `make run`, on in Docker.
+    rate_limit_enabled: bool = False
+    # Traces, gradients and WebSocket opens: tokens per second refilled, and the bucket size.
+    rate_limit_trace_per_s: float = Field(default=20.0, gt=0)
+    rate_limit_trace_burst: int = Field(default=40, ge=1)
+    # Model uploads (POST /api/v1/models): tokens per second refilled, and the bucket size.
+    rate_limit_upload_per_s: float = Field(default=0.2, gt=0)
+    rate_limit_upload_burst: int = Field(default=5, ge=1)
+    # Clients remembered at once; the least recently seen are forgotten beyond this.
+    rate_limit_max_clients: int = Field(default=10_000, ge=1)
+
 
 @lru_cache
 def get_settings() -> Settings:

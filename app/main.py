@@ -9,6 +9,7 @@ from app.api.errors import install_error_handlers
 from app.api.health import health_router
 from app.config import Settings, get_settings
 from app.paths import STATIC_DIR
+from app.security import install_security
 from app.web.pages import pages_router
 
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_security(app, settings)
     app.include_router(health_router)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)

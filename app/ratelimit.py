@@ -1,0 +1,142 @@
+"""Per-client rate limits on the expensive endpoints: token buckets kept in this process.
+
+Each client address has one bucket per kind of request: ``trace`` (POST /api/v1/trace,
+POST /api/v1/gradients, opening the /api/v1/step WebSocket) and ``upload`` (POST
+/api/v1/models). A bucket holds at most ``burst`` tokens and refills at ``per_s`` tokens a
+second; a request takes one token or is answered 429 with ``Retry-After``. Buckets live in
+one process, so with N workers a client gets up to N times the rate: the limit is there to
+stop one client from flooding the service, not to meter it exactly. Off by default
+(``make run``); the Docker image turns it on with GATESCOPE_RATE_LIMIT_ENABLED=true.
+"""
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.config import Settings
+
+TRACE_PATHS = ("/api/v1/trace", "/api/v1/gradients")
+UPLOAD_PATH = "/api/v1/models"
+STEP_PATH = "/api/v1/step"
+
+
+@dataclass
+class Bucket:
+    tokens: float
+    stamp: float
+
+
+@dataclass(frozen=True)
+class Rate:
+    per_s: float
+    burst: int
+
+
+class TokenBuckets:
+    """Token buckets keyed by (client, kind), forgetting the least recently seen beyond a cap."""
+
+    def __init__(
+        self,
+        rates: dict[str, Rate],
+        max_clients: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rates, self.max_clients, self.clock = rates, max_clients, clock
+        self._buckets: OrderedDict[tuple[str, str], Bucket] = OrderedDict()
+
+    def take(self, client: str, kind: str) -> float:
+        """Takes a token; returns 0.0 when allowed, else the seconds until one is available."""
+        rate = self.rates[kind]
+        now = self.clock()
+        key = (client, kind)
+        bucket = self._buckets.pop(key, None)
+        if bucket is None:
+            bucket = Bucket(float(rate.burst), now)
+        bucket.tokens = min(float(rate.burst), bucket.tokens + (now - bucket.stamp) * rate.per_s)
+        bucket.stamp = now
+        self._buckets[key] = bucket
+        while len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
+        if bucket.tokens >= 1.0:
+            bucket.tokens -= 1.0
+            return 0.0
+        return (1.0 - bucket.tokens) / rate.per_s
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+def request_kind(scope: Scope) -> str | None:
+    """Which bucket a request draws from, or None for requests that are not limited."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    path = path.rstrip("/")
+    if scope["type"] == "websocket":
+        return "trace" if path == STEP_PATH else None
+    if scope["type"] != "http" or scope.get("method") != "POST":
+        return None
+    if path in TRACE_PATHS:
+        return "trace"
+    if path == UPLOAD_PATH:
+        return "upload"
+    return None
+
+
+def too_many_body(kind: str, rate: Rate, retry_after: int) -> bytes:
+    what = "trace and gradient requests" if kind == "trace" else "model uploads"
+    message = (
+        f"too many {what} from this client: the limit is {rate.per_s:g} per second "
+        f"(bursts of {rate.burst}); retry in {retry_after} s"
+    )
+    return orjson.dumps({"error": "rate_limited", "message": message, "details": [{"field": kind}]})
+
+
+class RateLimitMiddleware:
+    """Answers 429 JSON (or closes a WebSocket with 1013) once a client's bucket is empty."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.buckets = TokenBuckets(
+            {
+                "trace": Rate(settings.rate_limit_trace_per_s, settings.rate_limit_trace_burst),
+                "upload": Rate(settings.rate_limit_upload_per_s, settings.rate_limit_upload_burst),
+            },
+            settings.rate_limit_max_clients,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = request_kind(scope)
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        wait = self.buckets.take(address, kind)
+        if wait <= 0.0:
+            await self.app(scope, receive, send)
+            return
+        retry_after = max(1, math.ceil(wait))
+        if scope["type"] == "websocket":
+            # Closing before accept makes the handshake fail (HTTP 403 to the client).
+            await send({"type": "websocket.close", "code": 1013, "reason": "rate limited"})
+            return
+        body = too_many_body(kind, self.buckets.rates[kind], retry_after)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(retry_after).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
