@@ -21,11 +21,13 @@ def console_errors(page: Page) -> list[str]:
     return errors
 
 
-def save_screenshot(page: Page, name: str, readme: bool = False) -> Path:
+def save_screenshot(page: Page, name: str, readme: bool = False, full_page: bool = True) -> Path:
+    """Saves a test artefact; readme=True also writes docs/images/<name>.png for the README."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.mouse.move(0, 0)  # no stray hover state in the picture
+    page.screenshot(path=str(path), full_page=full_page)
     if readme:
         README_IMAGES.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(README_IMAGES / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(README_IMAGES / f"{name}.png"), full_page=full_page)
     return path

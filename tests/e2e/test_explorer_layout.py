@@ -11,12 +11,12 @@ pytestmark = pytest.mark.e2e
 
 def test_desktop_shows_the_whole_chain_above_the_fold(page: Page) -> None:
     page.set_viewport_size({"width": 1280, "height": 720})
-    open_explorer(page, "?hidden=8&steps=24&t=6&unit=3")
+    open_explorer(page, "?hidden=8&steps=24&gen=sine&noise=0.1&t=9&unit=3")
     box = page.locator("#lstm-chain").bounding_box()
     assert box is not None
     assert box["y"] + box["height"] <= 720
     assert box["width"] >= 700
-    save_screenshot(page, "explorer-1280x720")
+    save_screenshot(page, "explorer", readme=True, full_page=False)
 
 
 def test_phone_width_has_no_sideways_scrolling(browser: Browser, base_url: str) -> None:

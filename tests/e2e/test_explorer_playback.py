@@ -102,7 +102,7 @@ def test_keys_step_and_walk_the_sub_steps(page: Page, console_errors: list[str])
     for name in ["f", "i", "c", "o"]:
         page.keyboard.press("Shift+ArrowRight")
         assert_focus(page, name)
-        save_screenshot(page, f"explorer-focus-{name}", readme=name == "i")
+        save_screenshot(page, f"explorer-focus-{name}", readme=name == "i", full_page=False)
     page.keyboard.press("Shift+ArrowRight")  # past o comes the next step's f
     expect(page.locator("#step-label")).to_have_text("t = 3")
     assert_focus(page, "f")

@@ -17,7 +17,7 @@ def test_explorer_loads_without_console_errors(page: Page, console_errors: list[
     expect(page.locator("#lstm-chain #module-t")).to_be_visible()
     expect(page.locator("#layer-f")).to_be_visible()
     assert console_errors == []
-    save_screenshot(page, "explorer", readme=True)
+    save_screenshot(page, "explorer-default")
 
 
 def test_step_two_shows_the_forget_gate_the_api_returned(

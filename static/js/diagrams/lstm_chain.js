@@ -100,7 +100,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "" }) {
     const g = tag(el("g", { id: id(`layer-${f}`), class: "layer", "data-field": f }, svg), LAYER_FOCUS[f], f);
     el("rect", { x: x - BW / 2, y: C.layerY - BH / 2, width: BW, height: BH, rx: 3 }, g);
     label(g, x, C.layerY + 5, f === "g" ? "tanh" : "σ", "layer-text");
-    label(g, x, C.layerY + BH / 2 + 16, SYMBOLS[f], "layer-symbol");
+    label(g, x + BW / 2 + 3, C.layerY - BH / 2 - 3, SYMBOLS[f], "layer-symbol", "start");
   }
   for (const [name, op] of Object.entries(C.ops)) {
     const g = tag(el("g", { id: id(`op-${name}`), class: "op" }, svg), OP_FOCUS[name], OP_KEYS[name]);
