@@ -45,7 +45,15 @@ export function createLiveTyping({ model, onTrace, onFallback, onError }) {
         if (kind?.type === "step") appendStep(msg, kind.token);
         if (!expected.length && trace?.steps) onTrace(structuredClone(trace));
       },
-      onError: (err) => { expected.length = 0; onError(err); },
+      onError: (err) => {
+        // The server refused a step: start afresh on the next edit, replaying the text.
+        expected.length = 0;
+        client?.close();
+        client = null;
+        sent = "";
+        trace = null;
+        onError(err);
+      },
       onClose: () => { client = null; },
     }).then((c) => {
       client = c;

@@ -350,8 +350,15 @@ function wire() {
     typing = setTimeout(() => { state.gen = "csv"; state.csv = $("numbers-input").value; markInput(); run(); }, 250);
   });
   $("text-input").addEventListener("input", () => {
+    const text = $("text-input").value;
+    const vocab = app.info?.vocab ?? app.info?.vocabulary;
+    const unknown = vocab ? [...text].find((ch) => !vocab.includes(ch)) : undefined;
+    if (unknown !== undefined) {
+      status(tr("input.not_in_vocab", { ch: JSON.stringify(unknown) }), true);
+      return;
+    }
     markInput();
-    live.onText($("text-input").value);
+    live.onText(text);
   });
   $("live-typing").addEventListener("change", () => live.setEnabled(hasVocab() && features.live && $("live-typing").checked));
   $("live-typing").closest("label").hidden = !features.live;
@@ -407,6 +414,14 @@ function wire() {
     if (content) showTooltip(ev.clientX, ev.clientY, content);
     else hideTooltip();
   });
+  svg.addEventListener("focusin", (ev) => {
+    const target = ev.target.closest?.("[data-key]");
+    const content = target && app.chain?.describe(target.dataset.key, state.unit);
+    if (!content) return;
+    const r = target.getBoundingClientRect();
+    showTooltip(r.right, r.top, content);
+  });
+  svg.addEventListener("focusout", hideTooltip);
   svg.addEventListener("pointerleave", () => {
     hideTooltip();
     app.chain?.highlight(-1);

@@ -218,3 +218,13 @@ def test_cells_without_a_chain_figure_show_heatmaps_and_values(
             cell_el = page.locator(f"[data-testid=value-{field}-{unit}]")
             assert float(cell_el.get_attribute("data-value") or "nan") == api[field][4][unit]
     assert console_errors == []
+
+
+def test_tab_reaches_the_layers_and_shows_their_values(page: Page, base_url: str) -> None:
+    open_explorer(page, "?hidden=3&steps=6&t=2")
+    api = api_trace(base_url, {"model": random_lstm(3), "inputs": page_inputs(page)})
+    page.focus("#layer-g")
+    cell = page.locator("#tooltip [data-testid=tip-g-1]")
+    expect(cell).to_be_visible()
+    assert float(cell.get_attribute("data-value") or "nan") == api["layers"][0]["g"][2][1]
+    assert page.locator("#layer-g").get_attribute("aria-label") == "candidate cell state C̃ₜ"

@@ -97,13 +97,13 @@ export function drawChain(svg, { hidden, inputSize, prefix = "" }) {
   label(nodeH, hx, hy + 5, "hₜ", "node-text");
 
   for (const [f, x] of Object.entries(C.layers)) {
-    const g = tag(el("g", { id: id(`layer-${f}`), class: "layer", "data-field": f }, svg), LAYER_FOCUS[f], f);
+    const g = tag(el("g", { id: id(`layer-${f}`), class: "layer", "data-field": f, tabindex: 0, role: "button", "aria-label": `${tr(`name.${f}`)} ${SYMBOLS[f]}` }, svg), LAYER_FOCUS[f], f);
     el("rect", { x: x - BW / 2, y: C.layerY - BH / 2, width: BW, height: BH, rx: 3 }, g);
     label(g, x, C.layerY + 5, f === "g" ? "tanh" : "σ", "layer-text");
     label(g, x + BW / 2 + 3, C.layerY - BH / 2 - 3, SYMBOLS[f], "layer-symbol", "start");
   }
   for (const [name, op] of Object.entries(C.ops)) {
-    const g = tag(el("g", { id: id(`op-${name}`), class: "op" }, svg), OP_FOCUS[name], OP_KEYS[name]);
+    const g = tag(el("g", { id: id(`op-${name}`), class: "op", tabindex: 0, role: "button", "aria-label": `${tr(`name.${OP_KEYS[name]}`)} ${SYMBOLS[OP_KEYS[name]]}` }, svg), OP_FOCUS[name], OP_KEYS[name]);
     el("ellipse", { cx: op.x, cy: op.y, rx: op.label === "tanh" ? 22 : R, ry: R }, g);
     label(g, op.x, op.y + (op.label === "tanh" ? 4 : 5), op.label, "op-text");
   }
