@@ -1,0 +1,77 @@
+// One cell's panel on /compare: its h trajectories, its gradient flow and its prediction,
+// each with the shared time cursor.
+import { formatNumber, t as tr } from "../i18n.js";
+import { drawLines } from "../learn/chart.js";
+import { text } from "../learn/common.js";
+import { createStrip } from "../diagrams/vector_strip.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const UNIT_COLOURS = ["#1b5e9e", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"];
+
+function svg(parent, cls, label) {
+  const node = document.createElementNS(SVG_NS, "svg");
+  node.setAttribute("class", cls);
+  node.setAttribute("role", "img");
+  node.setAttribute("aria-label", label);
+  parent.appendChild(node);
+  return node;
+}
+
+function prediction(trace, t, vocab) {
+  const r = trace.readout;
+  if (!r) return tr("compare.no_readout");
+  const probs = r.probs?.[t];
+  if (probs && probs.length > 1) {
+    let best = 0;
+    for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
+    const token = vocab?.[best] ?? `#${best}`;
+    return tr("compare.predicts_token", { token: JSON.stringify(token), p: formatNumber(probs[best], 3) });
+  }
+  const value = r.logits?.[t]?.[0];
+  return tr("compare.predicts_value", { value: formatNumber(value, 4) });
+}
+
+export function createPanel(parent, { cell, model, trace, grads }) {
+  const box = text("section", "compare-panel");
+  box.dataset.cell = cell;
+  box.appendChild(text("h2", "", tr(`compare.cell.${cell}`)));
+  box.appendChild(text("p", "hint", model.trained ? tr("learn.model_trained", { id: model.ref.id }) : tr("compare.random_model", { hidden: model.info.hidden_size, seed: model.info.seed })));
+  const layer = trace.layers[0];
+  const H = trace.hidden_size;
+  const shown = Math.min(H, UNIT_COLOURS.length);
+  box.appendChild(text("h3", "", tr("compare.h_title")));
+  const hSvg = svg(box, "chart h-chart", tr("compare.h_title"));
+  const series = [];
+  for (let u = 0; u < shown; u++) series.push({ name: `h${u}`, values: layer.h.map((row) => row[u]), colour: UNIT_COLOURS[u], label: `h[${u}]` });
+  const hChart = drawLines(hSvg, series, { t: 0 });
+  hSvg.querySelector(".chart-key")?.remove();
+  const stripSvg = svg(box, "strip-svg", tr("compare.h_now"));
+  stripSvg.setAttribute("viewBox", "0 0 140 40");
+  const strip = createStrip(stripSvg, { id: `cmp-${cell}-h`, key: "h", x: 4, y: 14, anchor: "below", units: H, field: "h", caption: "hₜ" });
+  box.appendChild(text("h3", "", tr("compare.grad_title")));
+  let gChart = null;
+  if (grads?.h) {
+    const gSvg = svg(box, "chart grad-chart", tr("compare.grad_title"));
+    const gs = [{ name: "dh", values: grads.h, colour: "#333", label: "‖∂L/∂hₜ‖" }];
+    if (grads.c) gs.push({ name: "dc", values: grads.c, colour: "#1b5e9e", dash: "6 4", label: "‖∂L/∂Cₜ‖" });
+    gChart = drawLines(gSvg, gs, { log: true, t: 0 });
+  } else {
+    box.appendChild(text("p", "hint", tr("compare.no_gradients_short")));
+  }
+  const pred = text("p", "prediction");
+  const readout = text("output", "panel-t");
+  box.append(pred, readout);
+  parent.appendChild(box);
+  const vocab = model.info.vocab ?? model.info.vocabulary;
+  return {
+    box,
+    setCursor(t) {
+      hChart.setCursor(t);
+      gChart?.setCursor(t);
+      strip.paint(layer.h[t]);
+      box.dataset.t = String(t);
+      readout.textContent = `t = ${t} · ‖hₜ‖ = ${formatNumber(Math.hypot(...layer.h[t]), 4)}`;
+      pred.textContent = prediction(trace, t, vocab);
+    },
+  };
+}

@@ -1,0 +1,175 @@
+// Shared by the Learn, Compare and Models pages: model resolution, inputs, API calls beyond
+// the explorer's api.js (gradients), a small stepper and KaTeX rendering.
+import { features } from "../api.js";
+import { t as tr } from "../i18n.js";
+import "../../vendor/katex/katex.min.js";
+
+const katex = globalThis.katex;
+export const $ = (id) => document.getElementById(id);
+
+// The explorer's api.js uses paths relative to the page, which is right at the app root only;
+// /learn/<section> sits one level deeper, so these pages build API paths from the root.
+export const ROOT = document.querySelector("[data-root]")?.dataset.root ?? "/";
+export const apiPath = (path) => `${ROOT}api/v1/${path}`;
+
+async function request(path, options = {}) {
+  const res = await fetch(apiPath(path), options);
+  const data = (res.headers.get("content-type") || "").includes("json") ? await res.json() : null;
+  if (!res.ok) {
+    const err = new Error(data?.message || data?.detail?.[0]?.msg || `HTTP ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+const postJson = (path, body) => request(path, {
+  method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+});
+
+export async function fetchModels() {
+  if (!features.models) return [];
+  try {
+    const data = await request("models");
+    return Array.isArray(data) ? data : data?.models ?? [];
+  } catch (err) {
+    if (err.status === 404 || err.status === 405) return [];
+    throw err;
+  }
+}
+
+export const fetchModel = (id) => request(`models/${encodeURIComponent(id)}`);
+
+let listing = null;
+export function modelList() {
+  listing ??= fetchModels().catch(() => []);
+  return listing;
+}
+
+// entry: {id, fallback} -> {ref, info, trained}: the stored model when the server has it.
+export async function resolveModel(entry) {
+  const models = await modelList();
+  const found = models.find((m) => m.id === entry.id);
+  if (found) {
+    const info = { ...found, cell: found.cell, input_size: found.input_size, hidden_size: found.hidden_size };
+    return { ref: { id: entry.id }, info, trained: true };
+  }
+  return { ref: { ...entry.fallback, num_layers: 1 }, info: { ...entry.fallback, num_layers: 1 }, trained: false };
+}
+
+// A smooth input everyone can read: sin / cos of slowly varying frequency per feature.
+export function sineInputs(steps, width) {
+  const rows = [];
+  for (let t = 0; t < steps; t++) {
+    const row = [];
+    for (let j = 0; j < width; j++) row.push(+(j % 2 === 0 ? Math.sin(t / (2 + j)) : Math.cos(t / (2 + j))).toFixed(4));
+    rows.push(row);
+  }
+  return rows;
+}
+
+export function oneHot(k, width) {
+  const row = new Array(width).fill(0);
+  if (k >= 0 && k < width) row[k] = 1;
+  return row;
+}
+
+export function trace(ref, inputs) {
+  return postJson("trace", { model: ref, inputs, dtype: "float64" });
+}
+
+// BPTT norms from POST /api/v1/gradients; null when this server has no gradients endpoint.
+// The loss is one unit of h at the last step (or given step), so dL/dh_t shows how far back
+// that unit's value can still be traced.
+export const hasGradients = document.querySelector("[data-api-gradients]")?.dataset.apiGradients === "true";
+
+export async function gradients(ref, inputs, { step = inputs.length - 1, unit = 0 } = {}) {
+  if (!hasGradients) return null;
+  try {
+    const data = await postJson("gradients", {
+      model: ref, inputs, loss: { kind: "unit", step, layer: 0, unit },
+    });
+    return normaliseGradients(data);
+  } catch (err) {
+    if (err.status === 404 || err.status === 405) return null;
+    throw err;
+  }
+}
+
+// Accepts the documented names and a few close spellings: {h: [T], c: [T] | null, x: [T]}.
+export function normaliseGradients(data) {
+  const src = data?.norms ?? data?.layers?.[0] ?? data ?? {};
+  const pick = (...names) => {
+    for (const n of names) if (Array.isArray(src[n])) return src[n];
+    for (const n of names) if (Array.isArray(data?.[n])) return data[n];
+    return null;
+  };
+  return {
+    h: pick("h", "dh", "dL_dh", "dh_norm", "grad_h", "dh_norms"),
+    c: pick("c", "dc", "dL_dc", "dc_norm", "grad_c", "dc_norms"),
+    x: pick("x", "dx", "dL_dx", "dx_norm", "grad_x", "dx_norms"),
+    raw: data,
+  };
+}
+
+export function renderTex(target, tex, display = true) {
+  katex.render(tex, target, { displayMode: display, throwOnError: false, output: "htmlAndMathml" });
+  return target;
+}
+
+export function renderAllTex(root = document) {
+  for (const node of root.querySelectorAll("[data-tex]")) renderTex(node, node.dataset.tex, node.dataset.display !== "inline");
+}
+
+export function text(tag, cls, content) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (content !== undefined) node.textContent = content;
+  return node;
+}
+
+// Play / pause and a time slider; onChange(t) on every move. Plays on its own when autoplay
+// is set and the reader has not asked for reduced motion.
+export function createStepper(container, { steps, onChange, autoplay = false, interval = 900 }) {
+  const play = text("button", "learn-play", "▶");
+  play.type = "button";
+  play.setAttribute("aria-label", tr("learn.play"));
+  const range = document.createElement("input");
+  range.type = "range";
+  range.min = "0";
+  range.max = String(steps - 1);
+  range.value = "0";
+  range.className = "learn-range";
+  range.setAttribute("aria-label", tr("learn.time_step"));
+  const out = text("output", "learn-step", "t = 0");
+  container.replaceChildren(play, range, out);
+  let t = 0;
+  let timer = 0;
+  const set = (v) => {
+    t = Math.max(0, Math.min(steps - 1, v));
+    range.value = String(t);
+    out.textContent = `t = ${t}`;
+    onChange(t);
+  };
+  const stop = () => {
+    clearInterval(timer);
+    timer = 0;
+    play.textContent = "▶";
+    play.setAttribute("aria-label", tr("learn.play"));
+  };
+  const start = () => {
+    play.textContent = "❚❚";
+    play.setAttribute("aria-label", tr("learn.pause"));
+    timer = setInterval(() => set(t + 1 >= steps ? 0 : t + 1), interval);
+  };
+  play.addEventListener("click", () => (timer ? stop() : start()));
+  range.addEventListener("input", () => { stop(); set(Number(range.value)); });
+  set(0);
+  const reduced = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
+  if (autoplay && !reduced) start();
+  return { set, stop, get t() { return t; } };
+}
+
+export function errorText(err) {
+  return tr("learn.api_error", { message: err.message });
+}

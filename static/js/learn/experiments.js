@@ -1,0 +1,132 @@
+// The two experiments behind the prose: how long an input keeps its influence (the
+// delayed-recall pair, figures 3-4) and the gradient flow of BPTT for an RNN and an LSTM.
+import { formatNumber, t as tr } from "../i18n.js";
+import { drawLines } from "./chart.js";
+import { gradients, oneHot, resolveModel, sineInputs, text, trace } from "./common.js";
+import { RECALL, SECTION_MODELS } from "./models.js";
+import { diffNorms, forgetProduct } from "./views.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const COLOURS = { rnn: "#d95f02", lstm: "#1b5e9e", lstmC: "#1b5e9e", fprod: "#1b9e77" };
+
+function chartSvg(parent, id, title) {
+  const box = text("figure", "learn-chart");
+  box.appendChild(text("figcaption", "chart-title", title));
+  const svg = document.createElementNS(SVG_NS, "svg");
+  svg.id = id;
+  svg.setAttribute("class", "chart");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", title);
+  box.appendChild(svg);
+  parent.appendChild(box);
+  return svg;
+}
+
+function recallSequence(index, width, spec, gap) {
+  const rows = [oneHot(spec.countries[index], width)];
+  for (let k = 0; k < gap; k++) rows.push(oneHot(spec.distractor, width));
+  rows.push(oneHot(spec.query, width));
+  return rows;
+}
+
+function noteModels(models) {
+  return models.map((m) => (m.trained ? m.ref.id : `${m.info.cell} (${tr("learn.random")}, seed ${m.info.seed})`)).join(" · ");
+}
+
+// Two sequences that differ only in the first token ("France" or "Italy"); the distance between
+// their hidden states is what the network still knows about that token at each later step.
+export async function recallExperiment(ctx, { gap }) {
+  const models = await Promise.all([resolveModel(SECTION_MODELS.recallRnn), resolveModel(SECTION_MODELS.recallLstm)]);
+  const spec = models[1].info.recall ?? RECALL;
+  const g = gap ?? spec.gap;
+  const series = [];
+  const kept = [];
+  for (const [k, m] of models.entries()) {
+    const D = m.info.input_size;
+    const [a, b] = await Promise.all([0, 1].map((i) => trace(m.ref, recallSequence(i, D, spec, g))));
+    const d = diffNorms(a.layers[0].h, b.layers[0].h);
+    const name = k === 0 ? "rnn" : "lstm";
+    series.push({ name, values: d, colour: COLOURS[name], label: tr(`learn.series.${name}_memory`) });
+    kept.push(d[0] > 0 ? d[d.length - 1] / d[0] : 0);
+  }
+  const box = text("div", "experiment");
+  box.id = "recall-experiment";
+  box.dataset.gap = String(g);
+  const svg = chartSvg(box, "recall-chart", tr("learn.recall_chart", { gap: g }));
+  drawLines(svg, series, { log: true, t: g + 1, yLabel: "‖h(A) − h(B)‖" });
+  const summary = text("p", "experiment-summary", tr("learn.recall_summary", {
+    gap: g, rnn: formatNumber(kept[0], 4), lstm: formatNumber(kept[1], 4),
+  }));
+  summary.id = "recall-summary";
+  box.appendChild(summary);
+  const trained = models.every((m) => m.trained);
+  box.appendChild(text("p", "hint", `${tr(trained ? "learn.recall_trained_note" : "learn.recall_random_note")} ${noteModels(models)}`));
+  ctx.extra.appendChild(box);
+}
+
+// BPTT on the same sequence for an RNN and an LSTM: ‖dL/dh_t‖ from the API, and along the
+// LSTM's cell line the running product of f_t that carries dL/dC back.
+export async function gradientFlow(ctx, steps = 40) {
+  const models = await Promise.all([resolveModel(SECTION_MODELS.rnn), resolveModel(SECTION_MODELS.lstm)]);
+  const box = text("div", "experiment");
+  box.id = "gradient-flow";
+  box.appendChild(text("h2", "", tr("learn.gradflow_title")));
+  box.appendChild(text("p", "", tr("learn.gradflow_intro", { steps })));
+  ctx.extra.appendChild(box);
+  const inputs = models.map((m) => sineInputs(steps, m.info.input_size));
+  const [rnnG, lstmG, lstmT] = await Promise.all([
+    gradients(models[0].ref, inputs[0]),
+    gradients(models[1].ref, inputs[1]),
+    trace(models[1].ref, inputs[1]),
+  ]);
+  const fprod = forgetProduct(lstmT.layers[0].f, 0);
+  const series = [];
+  if (rnnG?.h) series.push({ name: "rnn-h", values: rnnG.h, colour: COLOURS.rnn, label: tr("learn.series.rnn_dh") });
+  if (lstmG?.h) series.push({ name: "lstm-h", values: lstmG.h, colour: COLOURS.lstm, label: tr("learn.series.lstm_dh") });
+  if (lstmG?.c) series.push({ name: "lstm-c", values: lstmG.c, colour: COLOURS.lstmC, dash: "6 4", label: tr("learn.series.lstm_dc") });
+  series.push({ name: "fprod", values: fprod, colour: COLOURS.fprod, dash: "2 3", label: tr("learn.series.fprod") });
+  const svg = chartSvg(box, "gradflow-chart", tr("learn.gradflow_chart"));
+  drawLines(svg, series, { log: true, t: steps - 1 });
+  if (!rnnG || !lstmG) {
+    const miss = text("p", "hint", tr("learn.gradflow_missing"));
+    miss.id = "gradflow-missing";
+    box.appendChild(miss);
+  } else {
+    const shrink = (s) => (s[s.length - 1] > 0 ? s[0] / s[s.length - 1] : NaN);
+    box.appendChild(text("p", "experiment-summary", tr("learn.gradflow_summary", {
+      steps, rnn: shrink(rnnG.h).toExponential(2), lstm: shrink(lstmG.h).toExponential(2),
+    })));
+  }
+  box.appendChild(gradientTable(rnnG, lstmG, fprod));
+  box.appendChild(text("p", "hint", noteModels(models)));
+}
+
+function gradientTable(rnnG, lstmG, fprod) {
+  const details = text("details", "values");
+  details.appendChild(text("summary", "", tr("learn.gradflow_table")));
+  const table = document.createElement("table");
+  table.id = "gradflow-table";
+  const head = table.createTHead().insertRow();
+  for (const h of ["t", tr("learn.series.rnn_dh"), tr("learn.series.lstm_dh"), tr("learn.series.lstm_dc"), tr("learn.series.fprod")]) {
+    const th = document.createElement("th");
+    th.textContent = h;
+    head.appendChild(th);
+  }
+  const body = table.createTBody();
+  const cols = [["rnn-h", rnnG?.h], ["lstm-h", lstmG?.h], ["lstm-c", lstmG?.c], ["fprod", fprod]];
+  for (let t = 0; t < fprod.length; t++) {
+    const row = body.insertRow();
+    row.insertCell().textContent = String(t);
+    for (const [name, values] of cols) {
+      const cell = row.insertCell();
+      const v = values?.[t];
+      cell.textContent = Number.isFinite(v) ? v.toExponential(3) : "–";
+      if (Number.isFinite(v)) cell.dataset.value = String(v);
+      cell.dataset.testid = `grad-${name}-${t}`;
+    }
+  }
+  const scroll = text("div", "table-scroll");
+  scroll.appendChild(table);
+  details.appendChild(scroll);
+  return details;
+}

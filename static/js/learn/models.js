@@ -1,0 +1,25 @@
+// Which model each section runs on: one entry each. When a built-in trained model with the
+// given id is on the server it is used; until then (or on a server without it) the fallback,
+// a random model of the right cell, so swapping in a trained model is this one line.
+export const SECTION_MODELS = {
+  rnn: { id: "sine-rnn", fallback: { cell: "rnn_tanh", input_size: 1, hidden_size: 8, seed: 3 } },
+  lstm: { id: "sine-lstm", fallback: { cell: "lstm", input_size: 1, hidden_size: 8, seed: 1 } },
+  gru: { id: "sine-gru", fallback: { cell: "gru", input_size: 1, hidden_size: 8, seed: 1 } },
+  peephole: { id: "sine-lstm-peephole", fallback: { cell: "lstm_peephole", input_size: 1, hidden_size: 8, seed: 1 } },
+  coupled: { id: "sine-lstm-coupled", fallback: { cell: "lstm_coupled", input_size: 1, hidden_size: 8, seed: 1 } },
+  recallRnn: { id: "delayed-recall-rnn", fallback: { cell: "rnn_tanh", input_size: 4, hidden_size: 8, seed: 2 } },
+  recallLstm: { id: "delayed-recall-lstm", fallback: { cell: "lstm", input_size: 4, hidden_size: 8, seed: 2 } },
+};
+
+// The delayed-recall sequence (France ... French): token indices into the model's one-hot
+// input. A trained model's metadata may name them (recall: {countries, distractor, query}).
+export const RECALL = { countries: [0, 1], distractor: 2, query: 3, gap: 24 };
+
+// The five cells of /compare, each a model entry as above.
+export const COMPARE_MODELS = {
+  rnn_tanh: SECTION_MODELS.rnn,
+  lstm: SECTION_MODELS.lstm,
+  gru: SECTION_MODELS.gru,
+  lstm_peephole: SECTION_MODELS.peephole,
+  lstm_coupled: SECTION_MODELS.coupled,
+};

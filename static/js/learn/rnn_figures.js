@@ -1,0 +1,179 @@
+// The plain RNN's figures in the article's grammar: rolled (fig. 1), unrolled (fig. 2, also
+// used for the dependency figures 3 and 4) and the opened module with its one tanh layer
+// (fig. 5). Built once; update(t) repaints the vectors each arrow carries at step t.
+import { el, label, polyline } from "../diagrams/svg.js";
+import { createStrip } from "../diagrams/vector_strip.js";
+
+const NODE_R = 16;
+
+function head(svg, id) {
+  const defs = el("defs", {}, svg);
+  const marker = el("marker", {
+    id, viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse",
+  }, defs);
+  el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow-head" }, marker);
+  return `url(#${id})`;
+}
+
+function arrow(parent, points, marker, cls = "arrow") {
+  return el("polyline", { points: polyline(points), class: cls, "marker-end": marker }, parent);
+}
+
+function node(parent, x, y, kind, text) {
+  const g = el("g", { class: "node" }, parent);
+  el("circle", { cx: x, cy: y, r: NODE_R, class: kind === "x" ? "node-input" : "node-output" }, g);
+  label(g, x, y + 5, text, "node-text");
+  return g;
+}
+
+function moduleBox(parent, x, y, w, h, text = "A") {
+  const g = el("g", { class: "rnn-module" }, parent);
+  el("rect", { x, y, width: w, height: h, rx: 16, class: "module" }, g);
+  if (text) label(g, x + w / 2, y + h / 2 + 10, text, "module-label");
+  return g;
+}
+
+// Figure 1: one module A, x_t below, h_t above, the loop carrying h_{t-1} back in.
+export function drawRolled(svg, { hidden, inputSize }) {
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", "0 0 360 380");
+  const m = head(svg, "rolled-head");
+  moduleBox(svg, 100, 120, 120, 130);
+  arrow(svg, [[160, 320 - NODE_R], [160, 250]], m);
+  arrow(svg, [[160, 120], [160, 50 + NODE_R]], m);
+  const loop = el("path", { d: "M 220 200 C 300 200 300 140 250 140 L 226 140", class: "arrow", "marker-end": m, id: "rolled-loop" }, svg);
+  node(svg, 160, 335, "x", "xₜ");
+  node(svg, 160, 35, "h", "hₜ");
+  const strips = {
+    x: createStrip(svg, { id: "rolled-x", key: "x", x: 185, y: 300, anchor: "right", units: inputSize, field: "c", caption: "xₜ" }),
+    h: createStrip(svg, { id: "rolled-h", key: "h", x: 185, y: 80, anchor: "right", units: hidden, field: "h", caption: "hₜ" }),
+    loop: createStrip(svg, { id: "rolled-hprev", key: "h_prev", x: 290, y: 175, anchor: "right", units: hidden, field: "h", caption: "hₜ₋₁" }),
+  };
+  const dot = el("circle", { r: 6, class: "state-dot", id: "rolled-dot" }, svg);
+  const total = loop.getTotalLength();
+  let anim = 0;
+  const travel = () => {
+    cancelAnimationFrame(anim);
+    const start = performance.now();
+    const frame = (now) => {
+      const p = Math.min(1, (now - start) / 600);
+      const pt = loop.getPointAtLength(p * total);
+      dot.setAttribute("cx", pt.x.toFixed(1));
+      dot.setAttribute("cy", pt.y.toFixed(1));
+      if (p < 1) anim = requestAnimationFrame(frame);
+    };
+    anim = requestAnimationFrame(frame);
+  };
+  return {
+    update({ x, h, hPrev }) {
+      strips.x.paint(x);
+      strips.h.paint(h);
+      strips.loop.paint(hPrev);
+      travel();
+    },
+  };
+}
+
+// Figure 2 (and 3, 4): the rolled module, "=", and a window of n copies passing the state on.
+// marks: optional {inputs: [k...], output: k} window positions to light for the dependency figures.
+export function drawUnrolled(svg, { hidden, inputSize, n = 6, rolled = true, marks = null, idPrefix = "unrolled" }) {
+  svg.replaceChildren();
+  const left = rolled ? 170 : 20;
+  const gapX = 150;
+  const W = left + n * gapX + 20;
+  svg.setAttribute("viewBox", `0 0 ${W} 330`);
+  const m = head(svg, `${idPrefix}-head`);
+  if (rolled) {
+    moduleBox(svg, 20, 110, 90, 100);
+    arrow(svg, [[65, 290 - NODE_R], [65, 210]], m);
+    arrow(svg, [[65, 110], [65, 40 + NODE_R]], m);
+    el("path", { d: "M 110 170 C 150 170 150 130 120 130 L 114 130", class: "arrow", "marker-end": m }, svg);
+    node(svg, 65, 300, "x", "xₜ");
+    node(svg, 65, 28, "h", "hₜ");
+    label(svg, 140, 168, "=", "equals-sign");
+  }
+  const cols = [];
+  for (let k = 0; k < n; k++) {
+    const x0 = left + k * gapX;
+    const g = el("g", { class: "unrolled-col", id: `${idPrefix}-col-${k}`, "data-col": k }, svg);
+    moduleBox(g, x0, 110, 90, 100);
+    arrow(g, [[x0 + 45, 290 - NODE_R], [x0 + 45, 210]], m);
+    arrow(g, [[x0 + 45, 110], [x0 + 45, 40 + NODE_R]], m);
+    const xs = node(g, x0 + 45, 300, "x", "");
+    const hs = node(g, x0 + 45, 28, "h", "");
+    const xLabel = xs.querySelector("text");
+    const hLabel = hs.querySelector("text");
+    xLabel.classList.add("small-node");
+    hLabel.classList.add("small-node");
+    let link = null;
+    if (k < n - 1) link = arrow(g, [[x0 + 90, 160], [x0 + gapX, 160]], m, "arrow state-link");
+    const strips = {
+      x: createStrip(g, { id: `${idPrefix}-x-${k}`, key: "x", x: x0 + 66, y: 262, anchor: "right", units: inputSize, field: "c" }),
+      h: createStrip(g, { id: `${idPrefix}-h-${k}`, key: "h", x: x0 + 66, y: 80, anchor: "right", units: hidden, field: "h" }),
+    };
+    cols.push({ g, strips, xLabel, hLabel, link });
+  }
+  if (marks) {
+    for (const k of marks.inputs) cols[k]?.g.classList.add("mark-input");
+    cols[marks.output]?.g.classList.add("mark-output");
+  }
+  return {
+    cols,
+    // T steps in all; the window starts at `start`; step t is the one being computed.
+    update({ xs, hs, t, start }) {
+      cols.forEach((col, k) => {
+        const s = start + k;
+        const inside = s < hs.length;
+        col.xLabel.textContent = inside ? `x${sub(s)}` : "";
+        col.hLabel.textContent = inside ? `h${sub(s)}` : "";
+        col.strips.x.paint(inside ? xs[s] : null);
+        col.strips.h.paint(inside && s <= t ? hs[s] : null);
+        col.g.classList.toggle("current", s === t);
+        col.g.classList.toggle("future", s > t);
+        col.g.dataset.step = String(s);
+        col.link?.classList.toggle("carrying", s === t - 1 || s === t);
+      });
+    },
+  };
+}
+
+const SUBS = "₀₁₂₃₄₅₆₇₈₉";
+export function sub(n) {
+  return String(n).split("").map((d) => SUBS[Number(d)] ?? d).join("");
+}
+
+// Figure 5: three modules, the middle one opened: [h_{t-1}, x_t] -> tanh -> h_t.
+export function drawRnnModule(svg, { hidden, inputSize }) {
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", "0 0 1060 520");
+  const m = head(svg, "rnnmod-head");
+  moduleBox(svg, 20, 60, 160, 380);
+  moduleBox(svg, 250, 60, 560, 380, "");
+  moduleBox(svg, 880, 60, 160, 380);
+  label(svg, 274, 426, "A", "module-label small", "start");
+  arrow(svg, [[180, 330], [420, 330], [420, 300]], null);
+  arrow(svg, [[420, 480 - NODE_R], [420, 330]], null);
+  arrow(svg, [[420, 330], [520, 330], [520, 260 + 14]], m);
+  const layer = el("g", { class: "layer", id: "rnnmod-tanh" }, svg);
+  el("rect", { x: 492, y: 232, width: 56, height: 28, rx: 3 }, layer);
+  label(layer, 520, 251, "tanh", "layer-text");
+  arrow(svg, [[520, 232], [520, 150], [880, 150]], m);
+  arrow(svg, [[720, 150], [720, 28 + NODE_R]], m);
+  node(svg, 420, 490, "x", "xₜ");
+  node(svg, 720, 22, "h", "hₜ");
+  const strips = {
+    h_prev: createStrip(svg, { id: "rnnmod-hprev", key: "h_prev", x: 196, y: 340, anchor: "below", units: hidden, field: "h", caption: "hₜ₋₁" }),
+    x: createStrip(svg, { id: "rnnmod-x", key: "x", x: 440, y: 440, anchor: "right", units: inputSize, field: "c", caption: "xₜ" }),
+    pre: createStrip(svg, { id: "rnnmod-pre", key: "pre", x: 540, y: 300, anchor: "right", units: hidden, field: "c", caption: "aₜ" }),
+    h: createStrip(svg, { id: "rnnmod-h", key: "h", x: 740, y: 100, anchor: "right", units: hidden, field: "h", caption: "hₜ" }),
+  };
+  return {
+    strips,
+    update({ x, hPrev, pre, h }) {
+      strips.h_prev.paint(hPrev);
+      strips.x.paint(x);
+      strips.pre.paint(pre);
+      strips.h.paint(h);
+    },
+  };
+}

@@ -1,0 +1,154 @@
+// /models: upload by drag and drop, the model list with metadata, open in the explorer,
+// copy a permalink. Every name and description is set with textContent, never as HTML.
+import { features } from "../api.js";
+import { lang, t as tr } from "../i18n.js";
+import { $, ROOT, apiPath, fetchModel, fetchModels, text } from "../learn/common.js";
+
+let chosen = null;
+
+function explorerLink(id) {
+  return `${ROOT}?model=${encodeURIComponent(id)}&lang=${lang}`;
+}
+
+function permalink(id) {
+  return new URL(explorerLink(id), window.location.origin).href;
+}
+
+function status(msg, isError = false) {
+  $("upload-status").textContent = msg;
+  $("upload-status").classList.toggle("error", isError);
+}
+
+function pick(file) {
+  chosen = file;
+  $("drop-file").textContent = file ? tr("models.chosen", { name: file.name, kb: (file.size / 1024).toFixed(1) }) : "";
+  if (file && !$("upload-name").value) $("upload-name").value = file.name.replace(/\.[^.]+$/, "");
+}
+
+function wireDrop() {
+  const zone = $("dropzone");
+  const input = $("upload-file");
+  zone.addEventListener("dragover", (ev) => { ev.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    zone.classList.remove("over");
+    pick(ev.dataTransfer?.files?.[0] ?? null);
+  });
+  zone.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); input.click(); }
+  });
+  input.addEventListener("change", () => pick(input.files?.[0] ?? null));
+}
+
+async function upload(ev) {
+  ev.preventDefault();
+  if (!chosen) return status(tr("models.no_file"), true);
+  const form = new FormData();
+  form.append("file", chosen, chosen.name);
+  form.append("name", $("upload-name").value.trim() || chosen.name);
+  form.append("cell", $("upload-cell").value);
+  form.append("layout", $("upload-layout").value);
+  const vocab = $("upload-vocab").value.trim();
+  if (vocab) form.append("vocab", vocab);
+  const prefix = $("upload-prefix").value.trim();
+  if (prefix) form.append("prefix", prefix);
+  status(tr("models.uploading"));
+  try {
+    const res = await fetch(apiPath("models"), { method: "POST", body: form });
+    const data = (res.headers.get("content-type") || "").includes("json") ? await res.json() : null;
+    if (!res.ok) throw new Error(data?.message || `HTTP ${res.status}`);
+    status(tr("models.upload_ok"));
+    $("uploaded-id").textContent = data.id;
+    $("uploaded-token").textContent = data.delete_token ?? "";
+    $("upload-result").hidden = false;
+    await refresh();
+    await showDetail(data.id);
+  } catch (err) {
+    status(tr("models.upload_failed", { message: err.message }), true);
+  }
+}
+
+function describe(m) {
+  const d = m.description;
+  if (d && typeof d === "object") return d[lang] ?? d.en ?? "";
+  return m[`description_${lang}`] ?? d ?? "";
+}
+
+function actionButton(label, cls, onClick) {
+  const b = text("button", cls, label);
+  b.type = "button";
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+async function refresh() {
+  const models = await fetchModels();
+  const body = $("models-table").tBodies[0];
+  body.replaceChildren();
+  $("models-empty").hidden = models.length > 0;
+  for (const m of models) {
+    const row = body.insertRow();
+    row.dataset.id = m.id;
+    row.insertCell().textContent = m.name ?? m.id;
+    row.insertCell().textContent = m.cell ?? "";
+    row.insertCell().textContent = `${m.input_size ?? "?"} → ${m.hidden_size ?? "?"} × ${m.num_layers ?? 1}`;
+    row.insertCell().textContent = m.task ?? "";
+    const actions = row.insertCell();
+    const open = text("a", "open-explorer", tr("models.open"));
+    open.href = explorerLink(m.id);
+    actions.append(
+      open,
+      actionButton(tr("models.copy"), "copy-link", (ev) => copy(m.id, ev.currentTarget)),
+      actionButton(tr("models.details"), "show-details", () => showDetail(m.id)),
+    );
+  }
+}
+
+async function copy(id, button) {
+  const link = permalink(id);
+  try {
+    await navigator.clipboard.writeText(link);
+    button.textContent = tr("models.copied");
+  } catch {
+    button.textContent = tr("models.copy_failed");
+  }
+  button.dataset.link = link;
+}
+
+async function showDetail(id) {
+  const m = await fetchModel(id);
+  $("model-detail").hidden = false;
+  $("model-detail").dataset.id = id;
+  $("detail-name").textContent = m.name ?? id;
+  $("detail-description").textContent = describe(m);
+  const dl = $("detail-meta");
+  dl.replaceChildren();
+  const rows = [["id", m.id], ["cell", m.cell], ["input_size", m.input_size], ["hidden_size", m.hidden_size], ["num_layers", m.num_layers], ["task", m.task], ["vocab", m.vocab ? `${m.vocab.length}` : null], ["metrics", m.metrics ? JSON.stringify(m.metrics) : null]];
+  for (const [k, v] of rows) {
+    if (v === undefined || v === null || v === "") continue;
+    dl.append(text("dt", "", tr(`models.meta.${k}`)), text("dd", "", String(v)));
+  }
+  const url = new URL(window.location.href);
+  url.searchParams.set("id", id);
+  window.history.replaceState(null, "", url);
+}
+
+async function start() {
+  wireDrop();
+  $("upload-form").addEventListener("submit", upload);
+  if (!features.models) {
+    status(tr("models.api_missing"), true);
+    $("upload-submit").disabled = true;
+  } else {
+    await refresh();
+    const id = new URLSearchParams(window.location.search).get("id");
+    if (id) await showDetail(id).catch(() => status(tr("models.not_found", { id }), true));
+  }
+  document.body.dataset.ready = "true";
+}
+
+start().catch((err) => {
+  status(err.message, true);
+  document.body.dataset.ready = "true";
+});
