@@ -10,6 +10,7 @@ from app.api.health import health_router
 from app.config import Settings, get_settings
 from app.paths import STATIC_DIR
 from app.security import install_security
+from app.web.learn import learn_router
 from app.web.pages import pages_router
 
 
@@ -27,5 +28,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
+    app.include_router(learn_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
