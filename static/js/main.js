@@ -1,17 +1,15 @@
 // Explorer page: wires the state (kept in the URL), the API, the player and the views.
 import { features, fetchModel, fetchModels, fetchTrace } from "./api.js";
-import { EQUATIONS, LSTM_FIELDS, SPEEDS, SUBSTEPS } from "./config.js";
+import { EQUATIONS, LSTM_FIELDS, SUBSTEPS } from "./config.js";
 import { drawLegends } from "./diagrams/legend.js";
 import { drawChain } from "./diagrams/lstm_chain.js";
-import { hideTooltip, renderMath, showTooltip } from "./diagrams/tooltip.js";
-import { downloadCsv, downloadJson, exportPng, exportSvg } from "./export.js";
+import { renderMath } from "./diagrams/tooltip.js";
 import { t as tr } from "./i18n.js";
-import {
-  InputError, clampFromString, clampToString, generate, parseIndexList, parseNumbers, toCsv,
-} from "./inputs.js";
+import { InputError, clampFromString, generate, parseIndexList, parseNumbers, toCsv } from "./inputs.js";
+import { syncControls, wireControls } from "./controls.js";
 import { createLiveTyping } from "./live.js";
 import { createPlayer } from "./player.js";
-import { readState, toQuery, writeState, writeStateNow } from "./state.js";
+import { readState, writeState } from "./state.js";
 import { createViews, renderTable } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
@@ -274,40 +272,6 @@ async function loadModelInfo() {
   live.setEnabled(vocab && features.live && $("live-typing").checked);
 }
 
-function syncControls() {
-  $("cell").value = state.cell;
-  $("input-size").value = String(state.d);
-  $("hidden-size").value = String(state.hidden);
-  $("seed").value = String(state.seed);
-  $("num-layers").value = String(state.layers);
-  $("gen-kind").value = state.gen === "csv" ? "sine" : state.gen;
-  $("num-steps").value = String(state.steps);
-  $("noise").value = String(state.noise);
-  $("colour-field").value = state.field;
-  const speed = $("speed");
-  speed.replaceChildren(...SPEEDS.map((s) => new Option(`${s}×`, String(s))));
-  speed.value = String(SPEEDS.includes(state.speed) ? state.speed : 1);
-  player.setSpeed(Number(speed.value));
-  const c = clampFromString(state.clamp);
-  if (c) {
-    $("clamp-field").value = c.field;
-    $("clamp-value").value = String(c.value);
-    $("clamp-units").value = c.unitsText;
-    $("clamp-steps").value = c.stepsText;
-    $("clamp-box").open = true;
-  }
-}
-
-function onNumber(id, key, rerun = true) {
-  $(id).addEventListener("change", () => {
-    const n = Number($(id).value);
-    if (!Number.isFinite(n)) return;
-    state[key] = n;
-    markInput();
-    if (rerun) run();
-  });
-}
-
 const live = createLiveTyping({
   model: () => modelRef(),
   onTrace: (trace) => {
@@ -322,129 +286,12 @@ const live = createLiveTyping({
   onError: (err) => status(errorText(err), true),
 });
 
-function wire() {
-  $("model-select").addEventListener("change", async () => {
-    state.model = $("model-select").value;
-    state.t = 0;
-    state.text = "";
-    await loadModelInfo();
-    markInput();
-    run();
-  });
-  $("cell").addEventListener("change", () => { state.cell = $("cell").value; markInput(); run(); });
-  onNumber("input-size", "d");
-  onNumber("hidden-size", "hidden");
-  onNumber("seed", "seed");
-  onNumber("num-layers", "layers");
-  $("layer-select").addEventListener("change", () => {
-    state.layer = Number($("layer-select").value);
-    if (app.trace) showTrace(app.trace, app.original);
-  });
-  onNumber("num-steps", "steps");
-  onNumber("noise", "noise");
-  $("gen-kind").addEventListener("change", () => { state.gen = $("gen-kind").value; markInput(); run(); });
-  $("generate").addEventListener("click", () => { state.gen = $("gen-kind").value; markInput(); run(); });
-  let typing = 0;
-  $("numbers-input").addEventListener("input", () => {
-    clearTimeout(typing);
-    typing = setTimeout(() => { state.gen = "csv"; state.csv = $("numbers-input").value; markInput(); run(); }, 250);
-  });
-  $("text-input").addEventListener("input", () => {
-    const text = $("text-input").value;
-    const vocab = app.info?.vocab ?? app.info?.vocabulary;
-    const unknown = vocab ? [...text].find((ch) => !vocab.includes(ch)) : undefined;
-    if (unknown !== undefined) {
-      status(tr("input.not_in_vocab", { ch: JSON.stringify(unknown) }), true);
-      return;
-    }
-    markInput();
-    live.onText(text);
-  });
-  $("live-typing").addEventListener("change", () => live.setEnabled(hasVocab() && features.live && $("live-typing").checked));
-  $("live-typing").closest("label").hidden = !features.live;
-  if (!features.clamp) {
-    $("clamp-apply").disabled = true;
-    $("clamp-info").textContent = tr("clamp.unavailable");
-  }
-  $("run").addEventListener("click", () => {
-    if (hasVocab()) state.text = $("text-input").value;
-    markInput();
-    run();
-  });
-  $("colour-field").addEventListener("change", () => { state.field = $("colour-field").value; select({}); });
-
-  $("play").addEventListener("click", () => player.toggle());
-  $("step-back").addEventListener("click", () => player.step(-1));
-  $("step-forward").addEventListener("click", () => player.step(1));
-  $("sub-back").addEventListener("click", () => player.subStep(-1));
-  $("sub-forward").addEventListener("click", () => player.subStep(1));
-  $("step").addEventListener("input", (e) => player.seek(Number(e.target.value)));
-  $("speed").addEventListener("change", () => { state.speed = Number($("speed").value); player.setSpeed(state.speed); writeState(state); });
-  player.bindKeys(document);
-
-  $("clamp-apply").addEventListener("click", () => {
-    const c = { field: $("clamp-field").value, value: Number($("clamp-value").value), unitsText: $("clamp-units").value.trim(), stepsText: $("clamp-steps").value.trim() };
-    state.clamp = clampToString(c);
-    run();
-  });
-  $("clamp-clear").addEventListener("click", () => { state.clamp = ""; run(); });
-
-  const base = () => `gatescope-${state.model || state.cell}-t${state.t}`;
-  $("export-svg").addEventListener("click", () => exportSvg($("lstm-chain"), `${base()}.svg`));
-  $("export-png").addEventListener("click", () => exportPng($("lstm-chain"), `${base()}.png`).catch((e) => status(e.message, true)));
-  $("download-json").addEventListener("click", () => app.trace && downloadJson(app.trace, `${base()}.json`));
-  $("download-csv").addEventListener("click", () => app.trace && downloadCsv(app.trace, `${base()}.csv`));
-  $("copy-link").addEventListener("click", async () => {
-    writeStateNow(state);
-    try {
-      await navigator.clipboard.writeText(window.location.href);
-      status(tr("export.link_copied"));
-    } catch {
-      status(window.location.href);
-    }
-  });
-
-  // Tooltips and unit selection on the chain: one listener for every element.
-  const svg = $("lstm-chain");
-  svg.addEventListener("pointermove", (ev) => {
-    const target = ev.target.closest?.("[data-key]");
-    const unit = Number(ev.target.dataset.unit ?? -1);
-    app.chain?.highlight(target?.dataset.key === "x" ? -1 : unit);
-    const content = target && app.chain?.describe(target.dataset.key, unit);
-    if (content) showTooltip(ev.clientX, ev.clientY, content);
-    else hideTooltip();
-  });
-  svg.addEventListener("focusin", (ev) => {
-    const target = ev.target.closest?.("[data-key]");
-    const content = target && app.chain?.describe(target.dataset.key, state.unit);
-    if (!content) return;
-    const r = target.getBoundingClientRect();
-    showTooltip(r.right, r.top, content);
-  });
-  svg.addEventListener("focusout", hideTooltip);
-  svg.addEventListener("pointerleave", () => {
-    hideTooltip();
-    app.chain?.highlight(-1);
-  });
-  svg.addEventListener("click", (ev) => {
-    const unit = ev.target.dataset?.unit;
-    if (unit !== undefined) select({ unit: Number(unit) });
-  });
-  // The language toggle keeps the whole state.
-  $("lang-toggle").addEventListener("click", (ev) => {
-    ev.preventDefault();
-    const lang = document.documentElement.dataset.lang === "zh" ? "en" : "zh";
-    window.location.search = `?${toQuery({ ...state, lang })}`;
-  });
-  let resizing = 0;
-  window.addEventListener("resize", () => { cancelAnimationFrame(resizing); resizing = requestAnimationFrame(() => views.redraw()); });
-}
-
 async function start() {
   window.gatescope = { state, player, app, run };
-  syncControls();
+  const ctx = { state, app, player, views, live, run, select, status, markInput, loadModelInfo, showTrace, hasVocab };
+  syncControls(ctx);
   drawLegends($("legends"), { gateTitle: tr("legend.gate"), signedTitle: tr("legend.signed") });
-  wire();
+  wireControls(ctx);
   try {
     const models = await fetchModels();
     const select = $("model-select");
