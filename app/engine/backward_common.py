@@ -1,0 +1,97 @@
+"""Pieces every backward loop shares: one layer's gradients, clamp masks, the weight GEMMs.
+
+Shapes: T steps, B batch rows, D_in layer input size, H hidden units, G gate blocks.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.engine.clamps import StepClamps
+
+
+@dataclass
+class LayerGrads:
+    """The gradients of one layer, all in the layer's dtype.
+
+    params: this layer's tensors by their full names (weight_ih_l{k} ...), PyTorch shapes.
+    dxin: (T, B, D_in) gradient reaching the layer's input (x, or h of the layer below).
+    dh0, dc0: (B, H) gradient reaching the initial states (dc0 None without a cell state).
+    dh, dc: (T, B, H) total gradient reaching h_t and c_t (through every path).
+    """
+
+    params: dict[str, np.ndarray]
+    dxin: np.ndarray
+    dh0: np.ndarray
+    dc0: np.ndarray | None
+    dh: np.ndarray
+    dc: np.ndarray | None
+
+
+def clamp_masks(clamps: StepClamps | None, steps: int, hidden_size: int) -> dict[str, np.ndarray]:
+    """field -> (T, 1, H) bool, True where the gate was clamped (a constant: no gradient)."""
+    masks: dict[str, np.ndarray] = {}
+    if clamps is None:
+        return masks
+    for t, actions in clamps.items():
+        for field, units, _ in actions:
+            if field not in masks:
+                masks[field] = np.zeros((steps, 1, hidden_size), dtype=bool)
+            masks[field][t, 0, units] = True
+    return masks
+
+
+def zero_where(k: np.ndarray, mask: np.ndarray | None) -> None:
+    """k (T, B, H) in place: 0 where mask (T, 1, H) is True."""
+    if mask is not None:
+        np.copyto(k, 0.0, where=mask)
+
+
+def sigmoid_grad(s: np.ndarray) -> np.ndarray:
+    """d sigmoid(a) / da from the gate value s = sigmoid(a): s * (1 - s)."""
+    out: np.ndarray = s * (1.0 - s)
+    return out
+
+
+def weight(params: Mapping[str, np.ndarray], name: str, dtype: np.dtype[Any]) -> np.ndarray:
+    """A C-contiguous copy (or the array itself) of params[name] in dtype."""
+    return np.ascontiguousarray(params[name], dtype=dtype)
+
+
+def shifted(first: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """The previous-step sequence (T, B, H): [first, seq[0], ..., seq[T-2]]."""
+    out = np.empty_like(seq, order="C")
+    out[0] = first
+    out[1:] = seq[:-1]
+    return out
+
+
+def input_and_weight_grads(
+    params: Mapping[str, np.ndarray],
+    layer: int,
+    da_x: np.ndarray,
+    da_h: np.ndarray,
+    xin: np.ndarray,
+    h_prev: np.ndarray,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Weight, bias and input gradients from the per-step pre-activation gradients, one GEMM each.
+
+    da_x: (T, B, G*H) dL/d(W_ih x + b_ih); da_h: (T, B, G*H) dL/d(W_hh h_prev + b_hh) (the
+    same array for every cell except the GRU). xin: (T, B, D_in); h_prev: (T, B, H).
+    Returns ({weight_ih, weight_hh, bias_ih, bias_hh of the layer}, dxin (T, B, D_in)).
+    """
+    T, B, GH = da_x.shape
+    dtype = da_x.dtype
+    ax = da_x.reshape(T * B, GH)
+    ah = ax if da_h is da_x else da_h.reshape(T * B, GH)
+    w_ih = weight(params, f"weight_ih_l{layer}", dtype)
+    grads = {
+        f"weight_ih_l{layer}": ax.T @ xin.reshape(T * B, -1),  # sum_t da_x[t]^T x[t]
+        f"weight_hh_l{layer}": ah.T @ h_prev.reshape(T * B, -1),  # sum_t da_h[t]^T h[t-1]
+        f"bias_ih_l{layer}": ax.sum(axis=0),
+        f"bias_hh_l{layer}": ah.sum(axis=0),
+    }
+    dxin = (ax @ w_ih).reshape(T, B, -1)  # dL/dx[t] = da_x[t] W_ih
+    return grads, dxin
