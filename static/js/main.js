@@ -83,6 +83,7 @@ function render(pos) {
   }
   const key = FOCUS_TITLES[pos.focus];
   $("focus-title").textContent = key ? tr(key) : tr("focus.all");
+  $("focus-text").textContent = tr(`${key ?? "focus.all"}_text`);
   renderMath($("focus-equation"), FOCUS_EQUATIONS[pos.focus] ?? "");
   $("substep-label").textContent = pos.sub >= 0 ? `${pos.sub + 1}/4 · ${tr(`substep.${SUBSTEPS[pos.sub]}`)}` : "";
   $("diagram").dataset.sub = String(pos.sub);

@@ -13,7 +13,15 @@ LANGS = ("en", "zh")
 DYNAMIC = {
     "name.": ["f", "i", "g", "o", "c", "h", "c_prev", "h_prev", "x", "tanh_c", "f_c_prev", "i_g"],
     "substep.": ["f", "i", "c", "o"],
-    "focus.": ["f", "i", "c", "o", "slide", "all"],
+    "focus.": [
+        "f",
+        "i",
+        "c",
+        "o",
+        "slide",
+        "all",
+        *[f"{k}_text" for k in ["f", "i", "c", "o", "slide", "all"]],
+    ],
     "chain.": ["module-prev", "module-next"],
 }
 
