@@ -1,5 +1,6 @@
 """Gatescope's engine: recurrent cells in NumPy, traced step by step (see ENGINE_CONTRACT)."""
 
+from app.engine.backward import LOSS_KINDS, GradientFlow, Gradients, Loss, backward
 from app.engine.errors import EngineError, LayoutError, ShapeError
 from app.engine.layouts_keras import from_keras, to_keras
 from app.engine.layouts_torch import from_torch
@@ -12,14 +13,19 @@ from app.engine.trace import run_trace
 __all__ = [
     "CELLS",
     "GATES",
+    "LOSS_KINDS",
     "TRACE_FIELDS",
     "Clamp",
     "EngineError",
+    "GradientFlow",
+    "Gradients",
     "LayoutError",
+    "Loss",
     "Readout",
     "ShapeError",
     "State",
     "Trace",
+    "backward",
     "from_keras",
     "from_torch",
     "init_params",
