@@ -31,7 +31,8 @@ class GradientFlow:
 
     dh: (L, T, H), or (L, T, B, H) when x had a batch axis: the total dL/dh_t of every layer,
         through every path (the loss at t, the next step, the layer above).
-    dc: the same for the cell state c_t (LSTM family), else None.
+    dc: the same for the cell state c_t (LSTM family), else None; it includes the path
+        through h_t = o tanh(c_t) (and o's peephole), so dc[l, t] is dL/dc_t in full.
     dh_norm, dc_norm: (L, T) Euclidean norms of dh[l, t] and dc[l, t] (over units and rows).
     dx_norm: (T,) the norm of dL/dx_t.
     The UI's "does the gradient vanish" picture is dh_norm[layer] (and dc_norm) against t.
