@@ -1,6 +1,6 @@
 // /compare: two to five cells on the same input, one time cursor moving every panel.
 // State (cells, input, length, t) lives in the URL so a comparison can be shared.
-import { t as tr } from "../i18n.js";
+import { t as msg } from "../i18n.js";
 import { $, createStepper, errorText, gradients, resolveModel, sineInputs, trace } from "../learn/common.js";
 import { COMPARE_MODELS } from "../learn/models.js";
 import { createPanel } from "./panel.js";
@@ -54,7 +54,12 @@ async function run() {
     return { model: m, inputs, trace: tr_, grads };
   }));
   const panels = results.map((r, k) => createPanel(panelsBox, { cell: state.cells[k], ...r }));
-  $("compare-note").textContent = results.some((r) => !r.grads) ? tr("compare.no_gradients") : "";
+  // What each panel ran, so a test can ask the API the same thing.
+  globalThis.gatescopeCompare = {
+    refs: Object.fromEntries(results.map((r, k) => [state.cells[k], r.model.ref])),
+    inputs: Object.fromEntries(results.map((r, k) => [state.cells[k], r.inputs])),
+  };
+  $("compare-note").textContent = results.some((r) => !r.grads) ? msg("compare.no_gradients") : "";
   stepper = createStepper($("compare-controls"), {
     steps: state.steps,
     onChange: (t) => {
@@ -71,7 +76,7 @@ $("compare-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const cells = [...document.querySelectorAll("input[name=cell]:checked")].map((b) => b.value);
   if (cells.length < 2 || cells.length > 5) {
-    $("compare-error").textContent = tr("compare.pick_cells");
+    $("compare-error").textContent = msg("compare.pick_cells");
     return;
   }
   Object.assign(state, { cells, gen: $("compare-gen").value, steps: Math.max(4, Math.min(200, Number($("compare-steps").value) || 30)), t: 0 });

@@ -1,6 +1,6 @@
 // One cell's panel on /compare: its h trajectories, its gradient flow and its prediction,
 // each with the shared time cursor.
-import { formatNumber, t as tr } from "../i18n.js";
+import { formatNumber, t as msg } from "../i18n.js";
 import { drawLines } from "../learn/chart.js";
 import { text } from "../learn/common.js";
 import { createStrip } from "../diagrams/vector_strip.js";
@@ -19,44 +19,44 @@ function svg(parent, cls, label) {
 
 function prediction(trace, t, vocab) {
   const r = trace.readout;
-  if (!r) return tr("compare.no_readout");
+  if (!r) return msg("compare.no_readout");
   const probs = r.probs?.[t];
   if (probs && probs.length > 1) {
     let best = 0;
     for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
     const token = vocab?.[best] ?? `#${best}`;
-    return tr("compare.predicts_token", { token: JSON.stringify(token), p: formatNumber(probs[best], 3) });
+    return msg("compare.predicts_token", { token: JSON.stringify(token), p: formatNumber(probs[best], 3) });
   }
   const value = r.logits?.[t]?.[0];
-  return tr("compare.predicts_value", { value: formatNumber(value, 4) });
+  return msg("compare.predicts_value", { value: formatNumber(value, 4) });
 }
 
 export function createPanel(parent, { cell, model, trace, grads }) {
   const box = text("section", "compare-panel");
   box.dataset.cell = cell;
-  box.appendChild(text("h2", "", tr(`compare.cell.${cell}`)));
-  box.appendChild(text("p", "hint", model.trained ? tr("learn.model_trained", { id: model.ref.id }) : tr("compare.random_model", { hidden: model.info.hidden_size, seed: model.info.seed })));
+  box.appendChild(text("h2", "", msg(`compare.cell.${cell}`)));
+  box.appendChild(text("p", "hint", model.trained ? msg("learn.model_trained", { id: model.ref.id }) : msg("compare.random_model", { hidden: model.info.hidden_size, seed: model.info.seed })));
   const layer = trace.layers[0];
   const H = trace.hidden_size;
   const shown = Math.min(H, UNIT_COLOURS.length);
-  box.appendChild(text("h3", "", tr("compare.h_title")));
-  const hSvg = svg(box, "chart h-chart", tr("compare.h_title"));
+  box.appendChild(text("h3", "", msg("compare.h_title")));
+  const hSvg = svg(box, "chart h-chart", msg("compare.h_title"));
   const series = [];
   for (let u = 0; u < shown; u++) series.push({ name: `h${u}`, values: layer.h.map((row) => row[u]), colour: UNIT_COLOURS[u], label: `h[${u}]` });
   const hChart = drawLines(hSvg, series, { t: 0 });
   hSvg.querySelector(".chart-key")?.remove();
-  const stripSvg = svg(box, "strip-svg", tr("compare.h_now"));
+  const stripSvg = svg(box, "strip-svg", msg("compare.h_now"));
   stripSvg.setAttribute("viewBox", "0 0 140 40");
   const strip = createStrip(stripSvg, { id: `cmp-${cell}-h`, key: "h", x: 4, y: 14, anchor: "below", units: H, field: "h", caption: "hₜ" });
-  box.appendChild(text("h3", "", tr("compare.grad_title")));
+  box.appendChild(text("h3", "", msg("compare.grad_title")));
   let gChart = null;
   if (grads?.h) {
-    const gSvg = svg(box, "chart grad-chart", tr("compare.grad_title"));
+    const gSvg = svg(box, "chart grad-chart", msg("compare.grad_title"));
     const gs = [{ name: "dh", values: grads.h, colour: "#333", label: "‖∂L/∂hₜ‖" }];
     if (grads.c) gs.push({ name: "dc", values: grads.c, colour: "#1b5e9e", dash: "6 4", label: "‖∂L/∂Cₜ‖" });
     gChart = drawLines(gSvg, gs, { log: true, t: 0 });
   } else {
-    box.appendChild(text("p", "hint", tr("compare.no_gradients_short")));
+    box.appendChild(text("p", "hint", msg("compare.no_gradients_short")));
   }
   const pred = text("p", "prediction");
   const readout = text("output", "panel-t");

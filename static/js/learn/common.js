@@ -1,7 +1,7 @@
 // Shared by the Learn, Compare and Models pages: model resolution, inputs, API calls beyond
 // the explorer's api.js (gradients), a small stepper and KaTeX rendering.
 import { features } from "../api.js";
-import { t as tr } from "../i18n.js";
+import { t as msg } from "../i18n.js";
 import "../../vendor/katex/katex.min.js";
 
 const katex = globalThis.katex;
@@ -133,14 +133,14 @@ export function text(tag, cls, content) {
 export function createStepper(container, { steps, onChange, autoplay = false, interval = 900 }) {
   const play = text("button", "learn-play", "▶");
   play.type = "button";
-  play.setAttribute("aria-label", tr("learn.play"));
+  play.setAttribute("aria-label", msg("learn.play"));
   const range = document.createElement("input");
   range.type = "range";
   range.min = "0";
   range.max = String(steps - 1);
   range.value = "0";
   range.className = "learn-range";
-  range.setAttribute("aria-label", tr("learn.time_step"));
+  range.setAttribute("aria-label", msg("learn.time_step"));
   const out = text("output", "learn-step", "t = 0");
   container.replaceChildren(play, range, out);
   let t = 0;
@@ -155,11 +155,11 @@ export function createStepper(container, { steps, onChange, autoplay = false, in
     clearInterval(timer);
     timer = 0;
     play.textContent = "▶";
-    play.setAttribute("aria-label", tr("learn.play"));
+    play.setAttribute("aria-label", msg("learn.play"));
   };
   const start = () => {
     play.textContent = "❚❚";
-    play.setAttribute("aria-label", tr("learn.pause"));
+    play.setAttribute("aria-label", msg("learn.pause"));
     timer = setInterval(() => set(t + 1 >= steps ? 0 : t + 1), interval);
   };
   play.addEventListener("click", () => (timer ? stop() : start()));
@@ -171,5 +171,5 @@ export function createStepper(container, { steps, onChange, autoplay = false, in
 }
 
 export function errorText(err) {
-  return tr("learn.api_error", { message: err.message });
+  return msg("learn.api_error", { message: err.message });
 }

@@ -1,6 +1,6 @@
 // The two experiments behind the prose: how long an input keeps its influence (the
 // delayed-recall pair, figures 3-4) and the gradient flow of BPTT for an RNN and an LSTM.
-import { formatNumber, t as tr } from "../i18n.js";
+import { formatNumber, t as msg } from "../i18n.js";
 import { drawLines } from "./chart.js";
 import { gradients, oneHot, resolveModel, sineInputs, text, trace } from "./common.js";
 import { RECALL, SECTION_MODELS } from "./models.js";
@@ -29,8 +29,10 @@ function recallSequence(index, width, spec, gap) {
   return rows;
 }
 
+const share = (v) => (v >= 0.001 ? formatNumber(v, 3) : v.toExponential(1));
+
 function noteModels(models) {
-  return models.map((m) => (m.trained ? m.ref.id : `${m.info.cell} (${tr("learn.random")}, seed ${m.info.seed})`)).join(" · ");
+  return models.map((m) => (m.trained ? m.ref.id : `${m.info.cell} (${msg("learn.random")}, seed ${m.info.seed})`)).join(" · ");
 }
 
 // Two sequences that differ only in the first token ("France" or "Italy"); the distance between
@@ -46,21 +48,21 @@ export async function recallExperiment(ctx, { gap }) {
     const [a, b] = await Promise.all([0, 1].map((i) => trace(m.ref, recallSequence(i, D, spec, g))));
     const d = diffNorms(a.layers[0].h, b.layers[0].h);
     const name = k === 0 ? "rnn" : "lstm";
-    series.push({ name, values: d, colour: COLOURS[name], label: tr(`learn.series.${name}_memory`) });
+    series.push({ name, values: d, colour: COLOURS[name], label: msg(`learn.series.${name}_memory`) });
     kept.push(d[0] > 0 ? d[d.length - 1] / d[0] : 0);
   }
   const box = text("div", "experiment");
   box.id = "recall-experiment";
   box.dataset.gap = String(g);
-  const svg = chartSvg(box, "recall-chart", tr("learn.recall_chart", { gap: g }));
+  const svg = chartSvg(box, "recall-chart", msg("learn.recall_chart", { gap: g }));
   drawLines(svg, series, { log: true, t: g + 1, yLabel: "‖h(A) − h(B)‖" });
-  const summary = text("p", "experiment-summary", tr("learn.recall_summary", {
-    gap: g, rnn: formatNumber(kept[0], 4), lstm: formatNumber(kept[1], 4),
+  const summary = text("p", "experiment-summary", msg("learn.recall_summary", {
+    gap: g, rnn: share(kept[0]), lstm: share(kept[1]),
   }));
   summary.id = "recall-summary";
   box.appendChild(summary);
   const trained = models.every((m) => m.trained);
-  box.appendChild(text("p", "hint", `${tr(trained ? "learn.recall_trained_note" : "learn.recall_random_note")} ${noteModels(models)}`));
+  box.appendChild(text("p", "hint", `${msg(trained ? "learn.recall_trained_note" : "learn.recall_random_note")} ${noteModels(models)}`));
   ctx.extra.appendChild(box);
 }
 
@@ -70,8 +72,8 @@ export async function gradientFlow(ctx, steps = 40) {
   const models = await Promise.all([resolveModel(SECTION_MODELS.rnn), resolveModel(SECTION_MODELS.lstm)]);
   const box = text("div", "experiment");
   box.id = "gradient-flow";
-  box.appendChild(text("h2", "", tr("learn.gradflow_title")));
-  box.appendChild(text("p", "", tr("learn.gradflow_intro", { steps })));
+  box.appendChild(text("h2", "", msg("learn.gradflow_title")));
+  box.appendChild(text("p", "", msg("learn.gradflow_intro", { steps })));
   ctx.extra.appendChild(box);
   const inputs = models.map((m) => sineInputs(steps, m.info.input_size));
   const [rnnG, lstmG, lstmT] = await Promise.all([
@@ -81,33 +83,35 @@ export async function gradientFlow(ctx, steps = 40) {
   ]);
   const fprod = forgetProduct(lstmT.layers[0].f, 0);
   const series = [];
-  if (rnnG?.h) series.push({ name: "rnn-h", values: rnnG.h, colour: COLOURS.rnn, label: tr("learn.series.rnn_dh") });
-  if (lstmG?.h) series.push({ name: "lstm-h", values: lstmG.h, colour: COLOURS.lstm, label: tr("learn.series.lstm_dh") });
-  if (lstmG?.c) series.push({ name: "lstm-c", values: lstmG.c, colour: COLOURS.lstmC, dash: "6 4", label: tr("learn.series.lstm_dc") });
-  series.push({ name: "fprod", values: fprod, colour: COLOURS.fprod, dash: "2 3", label: tr("learn.series.fprod") });
-  const svg = chartSvg(box, "gradflow-chart", tr("learn.gradflow_chart"));
+  if (rnnG?.h) series.push({ name: "rnn-h", values: rnnG.h, colour: COLOURS.rnn, label: msg("learn.series.rnn_dh") });
+  if (lstmG?.h) series.push({ name: "lstm-h", values: lstmG.h, colour: COLOURS.lstm, label: msg("learn.series.lstm_dh") });
+  if (lstmG?.c) series.push({ name: "lstm-c", values: lstmG.c, colour: COLOURS.lstmC, dash: "6 4", label: msg("learn.series.lstm_dc") });
+  series.push({ name: "fprod", values: fprod, colour: COLOURS.fprod, dash: "2 3", label: msg("learn.series.fprod") });
+  const svg = chartSvg(box, "gradflow-chart", msg("learn.gradflow_chart"));
   drawLines(svg, series, { log: true, t: steps - 1 });
   if (!rnnG || !lstmG) {
-    const miss = text("p", "hint", tr("learn.gradflow_missing"));
+    const miss = text("p", "hint", msg("learn.gradflow_missing"));
     miss.id = "gradflow-missing";
     box.appendChild(miss);
   } else {
     const shrink = (s) => (s[s.length - 1] > 0 ? s[0] / s[s.length - 1] : NaN);
-    box.appendChild(text("p", "experiment-summary", tr("learn.gradflow_summary", {
+    box.appendChild(text("p", "experiment-summary", msg("learn.gradflow_summary", {
       steps, rnn: shrink(rnnG.h).toExponential(2), lstm: shrink(lstmG.h).toExponential(2),
     })));
   }
   box.appendChild(gradientTable(rnnG, lstmG, fprod));
+  // What was sent, so a test can ask the API the same question and compare.
+  globalThis.gatescopeLearn = { gradientFlow: { refs: models.map((m) => m.ref), inputs, unit: 0 } };
   box.appendChild(text("p", "hint", noteModels(models)));
 }
 
 function gradientTable(rnnG, lstmG, fprod) {
   const details = text("details", "values");
-  details.appendChild(text("summary", "", tr("learn.gradflow_table")));
+  details.appendChild(text("summary", "", msg("learn.gradflow_table")));
   const table = document.createElement("table");
   table.id = "gradflow-table";
   const head = table.createTHead().insertRow();
-  for (const h of ["t", tr("learn.series.rnn_dh"), tr("learn.series.lstm_dh"), tr("learn.series.lstm_dc"), tr("learn.series.fprod")]) {
+  for (const h of ["t", msg("learn.series.rnn_dh"), msg("learn.series.lstm_dh"), msg("learn.series.lstm_dc"), msg("learn.series.fprod")]) {
     const th = document.createElement("th");
     th.textContent = h;
     head.appendChild(th);

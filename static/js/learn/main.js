@@ -1,5 +1,5 @@
 // /learn/<section>: the section's equations (KaTeX), its live figure, and nothing inline.
-import { t as tr } from "../i18n.js";
+import { t as msg } from "../i18n.js";
 import { $, errorText, renderAllTex, renderTex, text } from "./common.js";
 import { TEX } from "./equations.js";
 import { SECTIONS } from "./sections.js";
@@ -24,7 +24,7 @@ async function start() {
     const status = $("figure-status");
     status.textContent = errorText(err);
     status.classList.add("error");
-    console.warn(tr("learn.api_error", { message: err.message }));
+    console.warn(msg("learn.api_error", { message: err.message }));
   }
   document.body.dataset.ready = "true";
 }

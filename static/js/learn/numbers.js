@@ -1,12 +1,12 @@
 // A small table of one step's numbers: one row per unit, one column per quantity.
-import { formatNumber, t as tr } from "../i18n.js";
+import { formatNumber, t as msg } from "../i18n.js";
 
 export function numbersTable(box, columns, maxRows = 8) {
   const table = document.createElement("table");
   table.className = "numbers-table";
   const head = table.createTHead().insertRow();
   const th0 = document.createElement("th");
-  th0.textContent = tr("learn.unit");
+  th0.textContent = msg("learn.unit");
   head.appendChild(th0);
   for (const c of columns) {
     const th = document.createElement("th");

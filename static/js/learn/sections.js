@@ -2,7 +2,7 @@
 // API and wires the time stepper. ctx: {body, controls, extra, note}.
 import { drawChain } from "../diagrams/lstm_chain.js";
 import { drawLegends } from "../diagrams/legend.js";
-import { t as tr } from "../i18n.js";
+import { t as msg } from "../i18n.js";
 import { createStepper, resolveModel, sineInputs, text, trace } from "./common.js";
 import { gradientFlow, recallExperiment } from "./experiments.js";
 import { SECTION_MODELS } from "./models.js";
@@ -37,8 +37,8 @@ async function run(entry, ctx, steps = STEPS) {
 
 export function noteModel(ctx, model) {
   ctx.note.textContent = model.trained
-    ? tr("learn.model_trained", { id: model.ref.id })
-    : tr("learn.model_random", { cell: model.info.cell, hidden: model.info.hidden_size, seed: model.info.seed });
+    ? msg("learn.model_trained", { id: model.ref.id })
+    : msg("learn.model_random", { cell: model.info.cell, hidden: model.info.hidden_size, seed: model.info.seed });
 }
 
 function rnnView(tr_, inputs, t) {
@@ -73,7 +73,7 @@ async function rnnModule(ctx) {
 async function chainSection(ctx, { focus = "", only = null, entry = SECTION_MODELS.lstm, table = null, autoplay = false }) {
   const { inputs, trace: tr_ } = await run(entry, ctx);
   const svg = svgIn(ctx.body, "fig-chain");
-  svg.setAttribute("aria-label", tr("chain.aria"));
+  svg.setAttribute("aria-label", msg("chain.aria"));
   const chain = drawChain(svg, { hidden: tr_.hidden_size, inputSize: tr_.input_size, prefix: "lc-" });
   wireChainTooltip(chain);
   const tableBox = table ? text("div", "numbers") : null;
@@ -101,11 +101,11 @@ const TABLES = {
 };
 
 async function notation(ctx) {
-  drawNotation(svgIn(ctx.body, "fig-notation"), [0, 1, 2, 3, 4].map((k) => tr(`learn.notation.${k}`)));
+  drawNotation(svgIn(ctx.body, "fig-notation"), [0, 1, 2, 3, 4].map((k) => msg(`learn.notation.${k}`)));
   const legends = text("div", "legends");
   ctx.extra.appendChild(legends);
-  drawLegends(legends, { gateTitle: tr("learn.legend_gate"), signedTitle: tr("learn.legend_signed") });
-  ctx.note.textContent = tr("learn.notation_note");
+  drawLegends(legends, { gateTitle: msg("learn.legend_gate"), signedTitle: msg("learn.legend_signed") });
+  ctx.note.textContent = msg("learn.notation_note");
 }
 
 async function variants(ctx) {
@@ -120,8 +120,8 @@ async function variants(ctx) {
     const { inputs, trace: tr_ } = runs[k];
     const box = text("section", "variant");
     box.id = `variant-${name}`;
-    box.appendChild(text("h2", "", tr(`learn.variant.${name}.title`)));
-    box.appendChild(text("p", "", tr(`learn.variant.${name}.body`)));
+    box.appendChild(text("h2", "", msg(`learn.variant.${name}.title`)));
+    box.appendChild(text("p", "", msg(`learn.variant.${name}.body`)));
     const eq = text("div", "equation-block");
     for (const tex of TEX[`variant-${name}`]) eq.appendChild(renderTex(text("div", "tex"), tex));
     box.appendChild(eq);
@@ -140,7 +140,7 @@ async function variants(ctx) {
     }
   });
   const trained = runs.filter((r) => r.model.trained).length;
-  ctx.note.textContent = trained ? tr("learn.variants_trained", { n: trained }) : tr("learn.variants_random");
+  ctx.note.textContent = trained ? msg("learn.variants_trained", { n: trained }) : msg("learn.variants_random");
   const steps = Math.min(...runs.map((r) => r.trace.steps));
   createStepper(ctx.controls, { steps, onChange: (t) => painters.forEach((p) => p(t)) });
 }

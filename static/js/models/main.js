@@ -1,7 +1,7 @@
 // /models: upload by drag and drop, the model list with metadata, open in the explorer,
 // copy a permalink. Every name and description is set with textContent, never as HTML.
 import { features } from "../api.js";
-import { lang, t as tr } from "../i18n.js";
+import { lang, t as msg } from "../i18n.js";
 import { $, ROOT, apiPath, fetchModel, fetchModels, text } from "../learn/common.js";
 
 let chosen = null;
@@ -21,7 +21,7 @@ function status(msg, isError = false) {
 
 function pick(file) {
   chosen = file;
-  $("drop-file").textContent = file ? tr("models.chosen", { name: file.name, kb: (file.size / 1024).toFixed(1) }) : "";
+  $("drop-file").textContent = file ? msg("models.chosen", { name: file.name, kb: (file.size / 1024).toFixed(1) }) : "";
   if (file && !$("upload-name").value) $("upload-name").value = file.name.replace(/\.[^.]+$/, "");
 }
 
@@ -43,7 +43,7 @@ function wireDrop() {
 
 async function upload(ev) {
   ev.preventDefault();
-  if (!chosen) return status(tr("models.no_file"), true);
+  if (!chosen) return status(msg("models.no_file"), true);
   const form = new FormData();
   form.append("file", chosen, chosen.name);
   form.append("name", $("upload-name").value.trim() || chosen.name);
@@ -53,19 +53,19 @@ async function upload(ev) {
   if (vocab) form.append("vocab", vocab);
   const prefix = $("upload-prefix").value.trim();
   if (prefix) form.append("prefix", prefix);
-  status(tr("models.uploading"));
+  status(msg("models.uploading"));
   try {
     const res = await fetch(apiPath("models"), { method: "POST", body: form });
     const data = (res.headers.get("content-type") || "").includes("json") ? await res.json() : null;
     if (!res.ok) throw new Error(data?.message || `HTTP ${res.status}`);
-    status(tr("models.upload_ok"));
+    status(msg("models.upload_ok"));
     $("uploaded-id").textContent = data.id;
     $("uploaded-token").textContent = data.delete_token ?? "";
     $("upload-result").hidden = false;
     await refresh();
     await showDetail(data.id);
   } catch (err) {
-    status(tr("models.upload_failed", { message: err.message }), true);
+    status(msg("models.upload_failed", { message: err.message }), true);
   }
 }
 
@@ -95,12 +95,12 @@ async function refresh() {
     row.insertCell().textContent = `${m.input_size ?? "?"} → ${m.hidden_size ?? "?"} × ${m.num_layers ?? 1}`;
     row.insertCell().textContent = m.task ?? "";
     const actions = row.insertCell();
-    const open = text("a", "open-explorer", tr("models.open"));
+    const open = text("a", "open-explorer", msg("models.open"));
     open.href = explorerLink(m.id);
     actions.append(
       open,
-      actionButton(tr("models.copy"), "copy-link", (ev) => copy(m.id, ev.currentTarget)),
-      actionButton(tr("models.details"), "show-details", () => showDetail(m.id)),
+      actionButton(msg("models.copy"), "copy-link", (ev) => copy(m.id, ev.currentTarget)),
+      actionButton(msg("models.details"), "show-details", () => showDetail(m.id)),
     );
   }
 }
@@ -109,9 +109,9 @@ async function copy(id, button) {
   const link = permalink(id);
   try {
     await navigator.clipboard.writeText(link);
-    button.textContent = tr("models.copied");
+    button.textContent = msg("models.copied");
   } catch {
-    button.textContent = tr("models.copy_failed");
+    button.textContent = msg("models.copy_failed");
   }
   button.dataset.link = link;
 }
@@ -127,7 +127,7 @@ async function showDetail(id) {
   const rows = [["id", m.id], ["cell", m.cell], ["input_size", m.input_size], ["hidden_size", m.hidden_size], ["num_layers", m.num_layers], ["task", m.task], ["vocab", m.vocab ? `${m.vocab.length}` : null], ["metrics", m.metrics ? JSON.stringify(m.metrics) : null]];
   for (const [k, v] of rows) {
     if (v === undefined || v === null || v === "") continue;
-    dl.append(text("dt", "", tr(`models.meta.${k}`)), text("dd", "", String(v)));
+    dl.append(text("dt", "", msg(`models.meta.${k}`)), text("dd", "", String(v)));
   }
   const url = new URL(window.location.href);
   url.searchParams.set("id", id);
@@ -138,12 +138,12 @@ async function start() {
   wireDrop();
   $("upload-form").addEventListener("submit", upload);
   if (!features.models) {
-    status(tr("models.api_missing"), true);
+    status(msg("models.api_missing"), true);
     $("upload-submit").disabled = true;
   } else {
     await refresh();
     const id = new URLSearchParams(window.location.search).get("id");
-    if (id) await showDetail(id).catch(() => status(tr("models.not_found", { id }), true));
+    if (id) await showDetail(id).catch(() => status(msg("models.not_found", { id }), true));
   }
   document.body.dataset.ready = "true";
 }

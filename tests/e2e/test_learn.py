@@ -1,0 +1,114 @@
+"""The Learn walkthrough in real Chromium: every section in both languages, navigation,
+the language toggle, and the README screenshots."""
+
+import math
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from app.web.learn import SECTIONS
+from tests.e2e.conftest import README_IMAGES, save_screenshot
+
+LANGS = ("en", "zh")
+
+
+def open_section(page: Page, section: str, lang: str) -> None:
+    page.goto(f"/learn/{section}?lang={lang}")
+    expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=20_000)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("section", SECTIONS)
+def test_section_renders_without_console_errors(
+    page: Page, console_errors: list[str], section: str, lang: str
+) -> None:
+    open_section(page, section, lang)
+    assert page.locator("html").get_attribute("data-lang") == lang
+    expect(page.locator("#figure-status")).to_have_text("")
+    # The live figure drew something, and (except the legend page) a stepper runs it.
+    assert page.locator("#figure-body svg *").count() > 20
+    if section != "notation":
+        expect(page.locator("#figure-controls input[type=range]")).to_be_attached()
+        assert page.locator(".katex").count() >= 1
+    assert page.locator(".prose p").count() >= 2
+    # Nothing fell back to a raw key.
+    body = page.locator("main").inner_text()
+    assert "learn.s." not in body and "nav." not in body
+    assert console_errors == []
+
+
+def test_contents_lists_every_section_in_order_and_prev_next_chain(page: Page) -> None:
+    open_section(page, SECTIONS[0], "en")
+    links = page.locator("#toc a")
+    assert [links.nth(k).get_attribute("data-section") for k in range(links.count())] == list(
+        SECTIONS
+    )
+    seen = [SECTIONS[0]]
+    for _ in SECTIONS[1:]:
+        href = page.locator("#next-link").get_attribute("href") or ""
+        assert "lang=en" in href
+        page.goto(href)
+        seen.append(page.locator("article").get_attribute("data-section") or "")
+    assert seen == list(SECTIONS)
+    prev = page.locator("#prev-link").get_attribute("href") or ""
+    assert f"/learn/{SECTIONS[-2]}" in prev
+
+
+def test_deep_link_opens_the_section_and_unknown_is_404(page: Page, base_url: str) -> None:
+    open_section(page, "focus-c", "zh")
+    expect(page.locator("#toc a[aria-current=page]")).to_have_attribute("data-section", "focus-c")
+    expect(page.locator("h1")).to_contain_text("第三步")
+    assert httpx.get(f"{base_url}/learn/no-such-section").status_code == 404
+
+
+def test_language_follows_the_browser_and_the_toggle_keeps_it_in_the_url(
+    browser: object, base_url: str
+) -> None:
+    context = browser.new_context(locale="zh-CN", base_url=base_url)  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.goto("/learn/gate")
+    expect(page.locator("html")).to_have_attribute("data-lang", "zh")
+    page.locator("#lang-toggle").click()
+    expect(page.locator("html")).to_have_attribute("data-lang", "en")
+    assert "lang=en" in page.url and "/learn/gate" in page.url
+    # Every internal link now carries the choice.
+    assert "lang=en" in (page.locator("#next-link").get_attribute("href") or "")
+    context.close()
+
+
+def test_rolled_figure_animates_the_state_around_the_loop(page: Page) -> None:
+    page.clock.install(time=0)
+    page.goto("/learn/rnn-rolled?lang=en")
+    expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=20_000)
+    page.clock.run_for(100)
+    first = page.locator(".learn-step").inner_text()
+    page.clock.run_for(2000)
+    assert page.locator(".learn-step").inner_text() != first
+    # The loop carries h_{t-1}: its strip shows the previous step's h.
+    t = int(page.locator(".learn-range").input_value())
+    if t > 0:
+        fill_h = page.locator("#rolled-h-0").get_attribute("fill")
+        assert fill_h is not None
+
+
+def test_focus_table_numbers_add_up(page: Page) -> None:
+    open_section(page, "focus-c", "en")
+    page.locator(".learn-range").fill("5")
+    rows = page.locator(".numbers-table tbody tr")
+    assert rows.count() >= 4
+    for k in range(rows.count()):
+        cells = rows.nth(k).locator("td")
+        f_c, i_g, c = (float(cells.nth(j).get_attribute("data-value") or "nan") for j in (1, 2, 3))
+        assert math.isclose(f_c + i_g, c, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_readme_screenshot(page: Page, lang: str) -> None:
+    page.set_viewport_size({"width": 1280, "height": 900})
+    open_section(page, "focus-i", lang)
+    page.locator(".learn-range").fill("6")
+    page.locator(".learn-range").blur()
+    save_screenshot(page, f"learn-{lang}")
+    README_IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(README_IMAGES / f"learn-{lang}.png"))

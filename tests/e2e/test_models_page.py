@@ -1,0 +1,89 @@
+"""/models in real Chromium: the guide in both languages, drag and drop, and an upload
+through the page that lands in the model list with a working explorer link."""
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from playwright.sync_api import Page, expect
+from safetensors.numpy import save_file
+
+from tests.conftest import skip_or_fail
+
+
+def has_upload(base_url: str) -> bool:
+    spec = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
+    return "post" in spec.get("paths", {}).get("/api/v1/models", {})
+
+
+def lstm_file(path: Path, seed: int, d: int = 2, h: int = 3) -> Path:
+    """A tiny nn.LSTM state_dict under PyTorch's names, as safetensors."""
+    rng = np.random.default_rng(seed)
+    tensors = {
+        "weight_ih_l0": rng.normal(size=(4 * h, d)).astype(np.float32),
+        "weight_hh_l0": rng.normal(size=(4 * h, h)).astype(np.float32),
+        "bias_ih_l0": rng.normal(size=(4 * h,)).astype(np.float32),
+        "bias_hh_l0": rng.normal(size=(4 * h,)).astype(np.float32),
+    }
+    save_file(tensors, str(path))
+    return path
+
+
+def open_models(page: Page, query: str = "?lang=en") -> None:
+    page.goto(f"/models{query}")
+    expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=20_000)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_and_guide_render_without_console_errors(
+    page: Page, console_errors: list[str], lang: str
+) -> None:
+    open_models(page, f"?lang={lang}")
+    expect(page.locator(".guide pre").first).to_contain_text("save_file(model.state_dict()")
+    expect(page.locator(".guide pre").nth(1)).to_contain_text("np.savez")
+    assert console_errors == []
+
+
+def test_dropping_a_file_selects_it(page: Page, tmp_path: Path) -> None:
+    open_models(page)
+    data = lstm_file(tmp_path / "dropped.safetensors", 1).read_bytes()
+    page.evaluate(
+        """([bytes, name]) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], name));
+            const zone = document.getElementById("dropzone");
+            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true }));
+        }""",
+        [list(data), "dropped.safetensors"],
+    )
+    expect(page.locator("#drop-file")).to_contain_text("dropped.safetensors")
+    expect(page.locator("#upload-name")).to_have_value("dropped")
+
+
+def test_upload_through_the_page(page: Page, base_url: str, tmp_path: Path) -> None:
+    if not has_upload(base_url):
+        skip_or_fail("the server has no POST /api/v1/models yet")
+    open_models(page)
+    file = lstm_file(tmp_path / "mine.safetensors", 7)
+    page.locator("#upload-file").set_input_files(str(file))
+    page.locator("#upload-name").fill("<img src=x onerror=alert(1)> mine")
+    page.locator("#upload-cell").select_option("lstm")
+    page.locator("#upload-submit").click()
+    expect(page.locator("#upload-result")).to_be_visible(timeout=20_000)
+    model_id = page.locator("#uploaded-id").inner_text()
+    assert model_id
+    row = page.locator(f"#models-table tr[data-id='{model_id}']")
+    expect(row).to_be_visible()
+    expect(row.locator("td").first).to_have_text("<img src=x onerror=alert(1)> mine")
+    assert page.locator("#models-table img").count() == 0
+    link = row.locator("a.open-explorer").get_attribute("href") or ""
+    assert f"model={model_id}" in link
+    # The id is the model the API serves: it traces.
+    res = httpx.post(
+        f"{base_url}/api/v1/trace",
+        json={"model": {"id": model_id}, "inputs": [[0.5, -1.0]]},
+        timeout=30,
+    )
+    assert res.status_code == 200, res.text
+    expect(page.locator("#model-detail")).to_have_attribute("data-id", model_id)
