@@ -104,7 +104,11 @@ export function wireControls(ctx) {
   $("sub-forward").addEventListener("click", () => player.subStep(1));
   $("step").addEventListener("input", (e) => player.seek(Number(e.target.value)));
   $("speed").addEventListener("change", () => { state.speed = Number($("speed").value); player.setSpeed(state.speed); writeState(state); });
-  player.bindKeys(document);
+  player.bindKeys(document, (d) => select({ unit: state.unit + d }));
+  $("unit-input").addEventListener("change", () => {
+    const u = Number($("unit-input").value);
+    if (Number.isInteger(u)) select({ unit: u });
+  });
 
   $("clamp-apply").addEventListener("click", () => {
     const c = { field: $("clamp-field").value, value: Number($("clamp-value").value), unitsText: $("clamp-units").value.trim(), stepsText: $("clamp-steps").value.trim() };

@@ -105,6 +105,7 @@ const tableFields = () => (isLstm(app.trace.cell) ? LSTM_FIELDS : Object.keys(ap
 function select({ t, unit }) {
   if (unit !== undefined) state.unit = Math.max(0, Math.min(app.trace.hidden_size - 1, unit));
   app.chain?.select(state.unit);
+  $("unit-input").value = String(state.unit);
   if (t !== undefined) player.seek(t);
   else {
     paintStep(state.t, false);
@@ -153,6 +154,8 @@ function showTrace(trace, original = null) {
     frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2;
   }
   app.chain?.select(state.unit);
+  $("unit-input").max = String(trace.hidden_size - 1);
+  $("unit-input").value = String(state.unit);
   $("step").max = String(trace.steps - 1);
   const gates = lstm ? ["f", "i", "g", "o"] : ["r", "z", "n"].filter((f) => app.layer[f]);
   const clampField = $("clamp-field");
@@ -296,9 +299,15 @@ async function start() {
   try {
     const models = await fetchModels();
     const select = $("model-select");
-    for (const m of models) {
-      const name = typeof m.name === "object" ? m.name[document.documentElement.dataset.lang] ?? m.id : m.name ?? m.id;
-      select.appendChild(new Option(`${name} (${m.cell}, H=${m.hidden_size})`, m.id));
+    // Built-in models first, then uploads, each under its own heading.
+    for (const source of ["builtin", "upload"]) {
+      const group = document.createElement("optgroup");
+      group.label = tr(`model.source_${source}`);
+      for (const m of models.filter((x) => (x.source ?? "builtin") === source)) {
+        const name = typeof m.name === "object" ? m.name[document.documentElement.dataset.lang] ?? m.id : m.name ?? m.id;
+        group.appendChild(new Option(`${name} (${m.cell}, H=${m.hidden_size})`, m.id));
+      }
+      if (group.children.length) select.appendChild(group);
     }
     if (state.model && !models.some((m) => m.id === state.model)) {
       select.appendChild(new Option(state.model, state.model));

@@ -115,14 +115,18 @@ export function createPlayer({ onChange, onPlayingChange }) {
       this.seek(nt, ns);
     },
     setSpeed(s) { speed = s; },
-    // Space plays or pauses, arrows step, shift+arrows walk the sub-steps.
-    bindKeys(target = document) {
+    // Space plays or pauses, arrows step, shift+arrows walk the sub-steps; up and down pick
+    // the next or previous unit through onUnit.
+    bindKeys(target = document, onUnit = null) {
       target.addEventListener("keydown", (e) => {
         const tagName = e.target?.tagName;
         if (["INPUT", "TEXTAREA", "SELECT"].includes(tagName)) return;
         if (e.key === " " && tagName !== "BUTTON") {
           e.preventDefault();
           this.toggle();
+        } else if (onUnit && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
+          e.preventDefault();
+          onUnit(e.key === "ArrowDown" ? 1 : -1);
         } else if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
           e.preventDefault();
           const d = e.key === "ArrowRight" ? 1 : -1;

@@ -132,3 +132,18 @@ def test_reduced_motion_plays_without_the_slide(page: Page) -> None:
         "getComputedStyle(document.querySelector('#layer-f')).transitionDuration"
     )
     assert duration in ("0s", "0ms")
+
+
+def test_up_and_down_keys_and_the_unit_field_pick_the_unit(page: Page) -> None:
+    open_explorer(page, "?hidden=5&steps=6&t=1")
+    page.locator("#lstm-chain").click(position={"x": 5, "y": 5})
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.locator("#unit-label")).to_have_text("unit 2")
+    assert page.input_value("#unit-input") == "2"
+    page.keyboard.press("ArrowUp")
+    expect(page.locator("#unit-label")).to_have_text("unit 1")
+    page.fill("#unit-input", "4")
+    page.dispatch_event("#unit-input", "change")
+    expect(page.locator("#unit-label")).to_have_text("unit 4")
+    expect(page.locator("#gate-table th.selected")).to_have_text("4")

@@ -23,6 +23,7 @@ DYNAMIC = {
         *[f"{k}_text" for k in ["f", "i", "c", "o", "slide", "all"]],
     ],
     "chain.": ["module-prev", "module-next"],
+    "model.source_": ["builtin", "upload"],
 }
 
 
