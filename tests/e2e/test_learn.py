@@ -8,7 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.web.learn import SECTIONS
+from tests.conftest import skip_or_fail
 from tests.e2e.conftest import README_IMAGES, save_screenshot
+from tests.e2e.helpers import api_has
 
 LANGS = ("en", "zh")
 
@@ -112,3 +114,65 @@ def test_readme_screenshot(page: Page, lang: str) -> None:
     save_screenshot(page, f"learn-{lang}")
     README_IMAGES.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(README_IMAGES / f"learn-{lang}.png"))
+
+
+def _api_gradients(base_url: str, ref: dict[str, object], inputs: object) -> dict[str, object]:
+    body = {"model": ref, "inputs": inputs, "loss": {"kind": "unit", "layer": 0, "unit": 0}}
+    res = httpx.post(f"{base_url}/api/v1/gradients", json=body, timeout=30)
+    assert res.status_code == 200, res.text
+    data: dict[str, object] = res.json()
+    return data
+
+
+def _column(page: Page, name: str, steps: int) -> list[float]:
+    cells = [page.locator(f"[data-testid=grad-{name}-{t}]") for t in range(steps)]
+    return [float(c.get_attribute("data-value") or "nan") for c in cells]
+
+
+def test_gradient_flow_shows_the_api_numbers(page: Page, base_url: str) -> None:
+    if not api_has(base_url, "/api/v1/gradients"):
+        skip_or_fail("the server has no POST /api/v1/gradients yet")
+    open_section(page, "simple-rnn-bptt", "en")
+    sent = page.evaluate("window.gatescopeLearn.gradientFlow")
+    rnn = _api_gradients(base_url, sent["refs"][0], sent["inputs"][0])
+    lstm = _api_gradients(base_url, sent["refs"][1], sent["inputs"][1])
+    steps = len(sent["inputs"][1])
+    expected = {
+        "rnn-h": rnn["layers"][0]["dh_norm"],  # type: ignore[index]
+        "lstm-h": lstm["layers"][0]["dh_norm"],  # type: ignore[index]
+        "lstm-c": lstm["layers"][0]["dc_norm"],  # type: ignore[index]
+    }
+    for name, values in expected.items():
+        assert _column(page, name, steps) == pytest.approx(values, rel=1e-12, abs=1e-300)
+    # Three gradient lines and the forget-gate product are drawn.
+    assert page.locator("#gradflow-chart .series-line").count() == 4
+    # The plain RNN's gradient fades faster towards t = 0 than the LSTM's cell-state path.
+    assert page.locator("#gradflow-missing").count() == 0
+
+
+def test_forget_product_is_the_running_product_of_the_api_forget_gate(
+    page: Page, base_url: str
+) -> None:
+    open_section(page, "simple-rnn-bptt", "en")
+    sent = page.evaluate("window.gatescopeLearn.gradientFlow")
+    res = httpx.post(
+        f"{base_url}/api/v1/trace",
+        json={"model": sent["refs"][1], "inputs": sent["inputs"][1]},
+        timeout=30,
+    )
+    f = [row[0] for row in res.json()["layers"][0]["f"]]
+    steps = len(f)
+    expected = [math.prod(f[s] for s in range(t + 1, steps)) for t in range(steps)]
+    assert _column(page, "fprod", steps) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_index_lists_every_section(page: Page, console_errors: list[str], lang: str) -> None:
+    page.goto(f"/learn?lang={lang}")
+    expect(page.locator("body[data-ready=true]")).to_be_attached()
+    cards = page.locator(".toc-cards a")
+    assert [cards.nth(k).get_attribute("data-section") for k in range(cards.count())] == list(
+        SECTIONS
+    )
+    assert page.locator(".toc-summary").count() == len(SECTIONS)
+    assert console_errors == []

@@ -62,7 +62,7 @@ export function createPanel(parent, { cell, model, trace, grads }) {
   const readout = text("output", "panel-t");
   box.append(pred, readout);
   parent.appendChild(box);
-  const vocab = model.info.vocab ?? model.info.vocabulary;
+  const vocab = model.info.labels ?? model.info.vocab;
   return {
     box,
     setCursor(t) {

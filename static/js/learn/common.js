@@ -96,20 +96,11 @@ export async function gradients(ref, inputs, { step = inputs.length - 1, unit = 
   }
 }
 
-// Accepts the documented names and a few close spellings: {h: [T], c: [T] | null, x: [T]}.
+// The API's answer -> {h: [T], c: [T] | null, x: [T]}: per-step norms of dL/dh_t, dL/dC_t and
+// dL/dx_t for layer 0 (layers[k].dh_norm, layers[k].dc_norm, dx_norm).
 export function normaliseGradients(data) {
-  const src = data?.norms ?? data?.layers?.[0] ?? data ?? {};
-  const pick = (...names) => {
-    for (const n of names) if (Array.isArray(src[n])) return src[n];
-    for (const n of names) if (Array.isArray(data?.[n])) return data[n];
-    return null;
-  };
-  return {
-    h: pick("h", "dh", "dL_dh", "dh_norm", "grad_h", "dh_norms"),
-    c: pick("c", "dc", "dL_dc", "dc_norm", "grad_c", "dc_norms"),
-    x: pick("x", "dx", "dL_dx", "dx_norm", "grad_x", "dx_norms"),
-    raw: data,
-  };
+  const layer = data?.layers?.[0] ?? {};
+  return { h: layer.dh_norm ?? null, c: layer.dc_norm ?? null, x: data?.dx_norm ?? null, raw: data };
 }
 
 export function renderTex(target, tex, display = true) {
