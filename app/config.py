@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
-    # Hardening (app/security.py, app/ratelimit.py, app/timelimit.py).
+    # Hardening (app/security.py, app/ratelimit.py, app/guards.py).
     # Seconds a request may take before it is answered 504 (a stuck request frees its slot).
     request_timeout_s: float = Field(default=30.0, gt=0)
     # Trace/gradient requests computed at once per worker; more wait in line.
@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     rate_limit_upload_burst: int = Field(default=5, ge=1)
     # Clients remembered at once; the least recently seen are forgotten beyond this.
     rate_limit_max_clients: int = Field(default=10_000, ge=1)
+    # WebSocket messages a connection may send per second (bursts of ws_messages_burst);
+    # faster senders are slowed down, not disconnected.
+    ws_messages_per_s: float = Field(default=100.0, gt=0)
+    ws_messages_burst: int = Field(default=200, ge=1)
 
 
 @lru_cache

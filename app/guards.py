@@ -7,6 +7,7 @@
   once; the rest wait in line, and one that waits past ``compute_queue_timeout_s`` gets a 503
   with Retry-After. This keeps the event loop (and /healthz) responsive under a flood of
   heavy traces: NumPy threads beyond the two cores only add GIL contention.
+- WebSocket messages: each connection is throttled to ``ws_messages_per_s``.
 - Time limit: a request that has not started its response after ``request_timeout_s`` is
   answered 504. Python cannot stop a thread, so a computation already running finishes in the
   background, still holding its slot; the compute budget in the settings bounds how long
@@ -16,6 +17,7 @@
 import asyncio
 import contextlib
 import math
+import time
 from collections.abc import Awaitable, Callable
 
 import orjson
@@ -69,6 +71,9 @@ class GuardsMiddleware:
         return self.settings.max_body_bytes, "max_body_bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.app(scope, self._throttled(receive), send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -133,6 +138,30 @@ class GuardsMiddleware:
             f"the request took longer than the limit of {timeout:g} s "
             "(request_timeout_s); try a shorter sequence or a smaller model",
         )
+
+    def _throttled(self, receive: Receive) -> Receive:
+        """A WebSocket's messages reach the app at most ws_messages_per_s (bursts of
+        ws_messages_burst): a client sending faster is slowed down, not cut off, and its
+        unread frames wait in the transport's buffer, which applies backpressure."""
+        rate = self.settings.ws_messages_per_s
+        burst = float(self.settings.ws_messages_burst)
+        bucket = {"tokens": burst, "stamp": time.monotonic()}
+
+        async def receive_throttled() -> Message:
+            message = await receive()
+            if message["type"] != "websocket.receive":
+                return message
+            now = time.monotonic()
+            tokens = min(burst, bucket["tokens"] + (now - bucket["stamp"]) * rate)
+            bucket["stamp"] = now
+            if tokens < 1.0:
+                await asyncio.sleep((1.0 - tokens) / rate)
+                tokens = 1.0
+                bucket["stamp"] = time.monotonic()
+            bucket["tokens"] = tokens - 1.0
+            return message
+
+        return receive_throttled
 
     async def _run_in_slot(
         self, scope: Scope, receive: Receive, send: Send, answer: _Answer
