@@ -74,7 +74,7 @@ TRACE_CASES = [
     Bad(
         "compute_budget",
         {
-            "model": {"input_size": 1, "hidden_size": 1024, "num_layers": 4},
+            "model": {"input_size": 1, "hidden_size": 512, "num_layers": 4},
             "inputs": [[0.0]] * 4096,
         },
         status=(413,),
