@@ -169,7 +169,7 @@ def backward(
     results: list[LayerGrads] = [None] * L  # type: ignore[list-item]
     dh_out: np.ndarray | None = dh_top
     for k in reversed(range(L)):
-        xin = xs if k == 0 else np.ascontiguousarray(layers[k - 1]["h"])
+        xin = xs if k == 0 else layers[k - 1]["h"]
         if dh_out is None:
             results[k] = _zero_layer(weights, k, xin, B, H, has_c)
         else:

@@ -49,9 +49,10 @@ def zero_where(k: np.ndarray, mask: np.ndarray | None) -> None:
         np.copyto(k, 0.0, where=mask)
 
 
-def sigmoid_grad(s: np.ndarray) -> np.ndarray:
-    """d sigmoid(a) / da from the gate value s = sigmoid(a): s * (1 - s)."""
-    out: np.ndarray = s * (1.0 - s)
+def sigmoid_grad(s: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """d sigmoid(a) / da from the gate value s = sigmoid(a): s * (1 - s), written into out."""
+    np.subtract(1.0, s, out=out)
+    np.multiply(out, s, out=out)
     return out
 
 
@@ -60,12 +61,15 @@ def weight(params: Mapping[str, np.ndarray], name: str, dtype: np.dtype[Any]) ->
     return np.ascontiguousarray(params[name], dtype=dtype)
 
 
-def shifted(first: np.ndarray, seq: np.ndarray) -> np.ndarray:
-    """The previous-step sequence (T, B, H): [first, seq[0], ..., seq[T-2]]."""
-    out = np.empty_like(seq, order="C")
-    out[0] = first
-    out[1:] = seq[:-1]
-    return out
+def times_prev(out: np.ndarray, first: np.ndarray, seq: np.ndarray) -> None:
+    """out (T, B, H) *= the previous-step sequence [first, seq[0], ..., seq[T-2]] (no copy)."""
+    np.multiply(out[0], first, out=out[0])
+    np.multiply(out[1:], seq[:-1], out=out[1:])
+
+
+def one_row(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Views without the batch axis (axis 1): with one row, ufuncs on 1-d steps are cheaper."""
+    return tuple(a[:, 0] for a in arrays)
 
 
 def input_and_weight_grads(
@@ -74,12 +78,14 @@ def input_and_weight_grads(
     da_x: np.ndarray,
     da_h: np.ndarray,
     xin: np.ndarray,
-    h_prev: np.ndarray,
+    h0: np.ndarray,
+    h: np.ndarray,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Weight, bias and input gradients from the per-step pre-activation gradients, one GEMM each.
+    """Weight, bias and input gradients from the per-step pre-activation gradients, by GEMMs.
 
     da_x: (T, B, G*H) dL/d(W_ih x + b_ih); da_h: (T, B, G*H) dL/d(W_hh h_prev + b_hh) (the
-    same array for every cell except the GRU). xin: (T, B, D_in); h_prev: (T, B, H).
+    same array for every cell except the GRU); either may be a strided view.
+    xin: (T, B, D_in); h0: (B, H); h: (T, B, H) the layer's h, so h_prev = [h0, h[:-1]].
     Returns ({weight_ih, weight_hh, bias_ih, bias_hh of the layer}, dxin (T, B, D_in)).
     """
     T, B, GH = da_x.shape
@@ -87,9 +93,11 @@ def input_and_weight_grads(
     ax = da_x.reshape(T * B, GH)
     ah = ax if da_h is da_x else da_h.reshape(T * B, GH)
     w_ih = weight(params, f"weight_ih_l{layer}", dtype)
+    dw_hh = ah[B:].T @ h[:-1].reshape((T - 1) * B, h.shape[-1])  # sum_t da_h[t]^T h[t-1], t >= 1
+    dw_hh += ah[:B].T @ h0  # t = 0: h[-1] = h0
     grads = {
         f"weight_ih_l{layer}": ax.T @ xin.reshape(T * B, -1),  # sum_t da_x[t]^T x[t]
-        f"weight_hh_l{layer}": ah.T @ h_prev.reshape(T * B, -1),  # sum_t da_h[t]^T h[t-1]
+        f"weight_hh_l{layer}": dw_hh,
         f"bias_ih_l{layer}": ax.sum(axis=0),
         f"bias_hh_l{layer}": ah.sum(axis=0),
     }

@@ -9,8 +9,10 @@ Backward at step t, running t = T-1 .. 0:
     da_r = da_n * hn * r (1 - r)
     dh_next = dh * z + [da_r, da_z, da_n * r] @ W_hh
 The input side sees [da_r, da_z, da_n], the recurrent side [da_r, da_z, da_n * r] (r scales
-the whole of W_hn h + b_hn), so the two sides get separate weight and bias gradients.
-hn is not traced; it is recomputed for all steps in one GEMM. A clamped gate is a constant.
+the whole of W_hn h + b_hn), so the two sides get separate weight and bias gradients. One row
+per step holds [da_n * r, da_r, da_z, da_n]: its first 3H are the recurrent side (rows n, r, z
+of W_hh), its last 3H the input side in PyTorch order. hn is not traced; it is recomputed for
+all steps in one GEMM. A clamped gate is a constant.
 """
 
 from collections.abc import Mapping
@@ -21,7 +23,7 @@ from app.engine.backward_common import (
     LayerGrads,
     clamp_masks,
     input_and_weight_grads,
-    shifted,
+    one_row,
     sigmoid_grad,
     weight,
     zero_where,
@@ -43,46 +45,52 @@ def gru_backward(
     dtype = dh_out.dtype
     masks = clamp_masks(clamps, T, H)
     r, z, n, h = (fields[k] for k in ("r", "z", "n", "h"))
-    h_prev = shifted(h0, h)  # h_{t-1}
     w_hh = weight(params, f"weight_hh_l{layer}", dtype)
-    b_hn = np.asarray(params[f"bias_hh_l{layer}"], dtype=dtype)[2 * H :]
-    hn = h_prev @ w_hh[2 * H :].T + b_hn  # W_hn h_prev + b_hn
+    w_nrz = np.concatenate([w_hh[2 * H :], w_hh[: 2 * H]])  # W_hh rows n, r, z
+    w_hn_t = w_hh[2 * H :].T
+    hn = np.empty((T, B, H), dtype=dtype)  # W_hn h_prev + b_hn
+    np.matmul(h[:-1], w_hn_t, out=hn[1:])
+    np.matmul(h0, w_hn_t, out=hn[0])
+    hn += np.asarray(params[f"bias_hh_l{layer}"], dtype=dtype)[2 * H :]
     K = np.empty((T, B, 2, H), dtype=dtype)  # dh -> [da_z, da_n]
-    np.multiply(h_prev - n, sigmoid_grad(z), out=K[:, :, 0])
-    np.multiply(1.0 - z, 1.0 - n * n, out=K[:, :, 1])
-    zero_where(K[:, :, 0], masks.get("z"))
-    zero_where(K[:, :, 1], masks.get("n"))
-    k_r = hn * sigmoid_grad(r)  # da_n -> da_r
+    k_z, k_n = K[:, :, 0], K[:, :, 1]
+    np.negative(n, out=k_z)
+    k_z[0] += h0
+    k_z[1:] += h[:-1]  # h_prev - n
+    np.multiply(k_z, sigmoid_grad(z, k_n), out=k_z)  # (h_prev - n) z (1 - z)
+    np.multiply(n, n, out=k_n)
+    np.subtract(1.0, k_n, out=k_n)
+    np.multiply(k_n, 1.0 - z, out=k_n)  # (1 - z)(1 - n^2)
+    zero_where(k_z, masks.get("z"))
+    zero_where(k_n, masks.get("n"))
+    k_r = np.multiply(hn, sigmoid_grad(r, np.empty_like(hn)))  # da_n -> da_r: hn r (1 - r)
     zero_where(k_r, masks.get("r"))
-    scale = np.ones((T, B, 3, H), dtype=dtype)  # [1, 1, r]: input side -> recurrent side
-    scale[:, :, 2] = r
-    z_c = np.ascontiguousarray(z)
 
-    dAx = np.empty((T, B, 3 * H), dtype=dtype)  # [da_r, da_z, da_n]
-    dAh = np.empty((T, B, 3 * H), dtype=dtype)  # [da_r, da_z, da_n * r]
+    dA = np.empty((T, B, 4 * H), dtype=dtype)  # [da_n * r, da_r, da_z, da_n]
     DH = np.empty((T, B, H), dtype=dtype)
     dh_next = np.zeros((B, H), dtype=dtype)
     tmp = np.empty((B, H), dtype=dtype)
-    dAx4 = dAx.reshape(T, B, 3, H)
-    add, mul, dot = np.add, np.multiply, np.dot
-    steps = zip(
-        dh_out[::-1],
-        DH[::-1],
-        dAx4[::-1],
-        dAx[::-1],
-        dAh[::-1],
-        K[::-1],
-        k_r[::-1],
-        scale.reshape(T, B, 3 * H)[::-1],
-        z_c[::-1],
-        strict=True,
+    dA4 = dA.reshape(T, B, 4, H)
+    arrays: tuple[np.ndarray, ...] = (
+        dh_out,
+        DH,
+        DH[:, :, None],
+        dA[:, :, : 3 * H],
+        dA4[:, :, 2:],
+        dA4[:, :, 3],
     )
-    for d_out, dh, ax4, ax, ah, k, kr, sc, z_t in steps:
-        add(d_out, dh_next, dh)  # dh = dL/dh_t
-        mul(k, dh[:, None, :], ax4[:, 1:])  # da_z, da_n
-        mul(ax4[:, 2], kr, ax4[:, 0])  # da_r
-        mul(ax, sc, ah)  # recurrent side
-        dot(ah, w_hh, dh_next)
-        add(dh_next, mul(dh, z_t, tmp), dh_next)  # dL/dh_{t-1}
-    grads, dxin = input_and_weight_grads(params, layer, dAx, dAh, xin, h_prev)
+    arrays += (dA4[:, :, 1], dA4[:, :, 0], K, k_r, r, z)
+    dh_n, tmp_ = (dh_next[0], tmp[0]) if B == 1 else (dh_next, tmp)
+    add, mul, dot = np.add, np.multiply, np.dot
+    steps = zip(*(a[::-1] for a in (one_row(*arrays) if B == 1 else arrays)), strict=True)
+    for d_out, dh, dh1, a_rec, a_zn, da_n, da_r, da_nr, k, kr, r_t, z_t in steps:
+        add(d_out, dh_n, dh)  # dh = dL/dh_t
+        mul(k, dh1, a_zn)  # da_z, da_n
+        mul(da_n, kr, da_r)  # da_r
+        mul(da_n, r_t, da_nr)  # da_n * r: the recurrent side of n
+        dot(a_rec, w_nrz, dh_n)
+        add(dh_n, mul(dh, z_t, tmp_), dh_n)  # dL/dh_{t-1}
+    grads, dxin = input_and_weight_grads(params, layer, dA[:, :, H:], dA[:, :, : 3 * H], xin, h0, h)
+    for name in (f"weight_hh_l{layer}", f"bias_hh_l{layer}"):  # rows n, r, z -> r, z, n
+        grads[name] = np.concatenate([grads[name][H:], grads[name][:H]])
     return LayerGrads(grads, dxin, dh_next, None, DH, None)

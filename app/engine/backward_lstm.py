@@ -25,17 +25,20 @@ from app.engine.backward_common import (
     LayerGrads,
     clamp_masks,
     input_and_weight_grads,
-    shifted,
+    one_row,
     sigmoid_grad,
+    times_prev,
     weight,
     zero_where,
 )
 from app.engine.clamps import StepClamps
 
+Loop = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
 
 def _loop(
     dh_out: np.ndarray, K: np.ndarray, kc: np.ndarray, f: np.ndarray, w_hh: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Loop:
     """The recurrence for lstm and lstm_coupled.
 
     K: (T, B, G, H), gate blocks in weight row order with o last: blocks 0..G-2 scale dc,
@@ -46,31 +49,32 @@ def _loop(
     dtype = K.dtype
     dA = np.empty((T, B, G * H), dtype=dtype)
     DH = np.empty((T, B, H), dtype=dtype)
-    DC = np.empty((T, B, H), dtype=dtype)
+    DC = np.empty((T, B, 1, H), dtype=dtype)  # the 1-axis broadcasts dc over gate blocks
     dh_next = np.zeros((B, H), dtype=dtype)
     dc_next = np.zeros((B, H), dtype=dtype)
     dA4 = dA.reshape(T, B, G, H)
-    add, mul, dot = np.add, np.multiply, np.dot
-    steps = zip(
-        dh_out[::-1],
-        DH[::-1],
-        DC[::-1],
-        dA[::-1],
-        dA4[::-1],
-        K[::-1],
-        kc[::-1],
-        f[::-1],
-        strict=True,
+    arrays: tuple[np.ndarray, ...] = (
+        dh_out,
+        DH,
+        DC[:, :, 0],
+        DC,
+        dA,
+        dA4[:, :, : G - 1],
+        dA4[:, :, G - 1],
     )
-    for d_out, dh, dc, da, da4, k, k_c, f_t in steps:
-        add(d_out, dh_next, dh)  # dh = dL/dh_t
-        mul(dh, k_c, dc)
-        add(dc, dc_next, dc)  # dc = dL/dc_t
-        mul(k[:, : G - 1], dc[:, None, :], da4[:, : G - 1])  # da of the gates that scale c
-        mul(k[:, G - 1], dh, da4[:, G - 1])  # da_o
-        mul(dc, f_t, dc_next)  # dL/dc_{t-1} through c
-        dot(da, w_hh, dh_next)  # dL/dh_{t-1} through the gates
-    return dA, DH, DC, dh_next, dc_next
+    arrays += (K[:, :, : G - 1], K[:, :, G - 1], kc, f)
+    dh_n, dc_n = (dh_next[0], dc_next[0]) if B == 1 else (dh_next, dc_next)
+    add, mul, dot = np.add, np.multiply, np.dot
+    steps = zip(*(a[::-1] for a in (one_row(*arrays) if B == 1 else arrays)), strict=True)
+    for d_out, dh, dc, dc1, da, da_c, da_o, k_c, k_o, k_h, f_t in steps:
+        add(d_out, dh_n, dh)  # dh = dL/dh_t
+        mul(dh, k_h, dc)
+        add(dc, dc_n, dc)  # dc = dL/dc_t
+        mul(k_c, dc1, da_c)  # da of the gates that scale c (i, f, g or f, g)
+        mul(k_o, dh, da_o)  # da_o
+        mul(dc, f_t, dc_n)  # dL/dc_{t-1} through c
+        dot(da, w_hh, dh_n)  # dL/dh_{t-1} through the gates
+    return dA, DH, DC[:, :, 0], dh_next, dc_next
 
 
 def _peephole_loop(
@@ -80,42 +84,44 @@ def _peephole_loop(
     f: np.ndarray,
     w_hh: np.ndarray,
     w_c: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> Loop:
     """As _loop for lstm_peephole (K blocks i, f, g, o); w_c = (w_ci, w_cf, w_co), each (H,)."""
     T, B, G, H = K.shape
     dtype = K.dtype
     w_ci, w_cf, w_co = w_c
     dA = np.empty((T, B, G * H), dtype=dtype)
     DH = np.empty((T, B, H), dtype=dtype)
-    DC = np.empty((T, B, H), dtype=dtype)
+    DC = np.empty((T, B, 1, H), dtype=dtype)
     dh_next = np.zeros((B, H), dtype=dtype)
     dc_next = np.zeros((B, H), dtype=dtype)
     tmp = np.empty((B, H), dtype=dtype)
     dA4 = dA.reshape(T, B, G, H)
-    add, mul, dot = np.add, np.multiply, np.dot
-    steps = zip(
-        dh_out[::-1],
-        DH[::-1],
-        DC[::-1],
-        dA[::-1],
-        dA4[::-1],
-        K[::-1],
-        kc[::-1],
-        f[::-1],
-        strict=True,
+    arrays: tuple[np.ndarray, ...] = (
+        dh_out,
+        DH,
+        DC[:, :, 0],
+        DC,
+        dA,
+        dA4[:, :, :3],
+        dA4[:, :, 0],
+        dA4[:, :, 1],
     )
-    for d_out, dh, dc, da, da4, k, k_c, f_t in steps:
-        add(d_out, dh_next, dh)  # dh = dL/dh_t
-        mul(k[:, 3], dh, da4[:, 3])  # da_o
-        mul(dh, k_c, dc)
-        add(dc, dc_next, dc)
-        add(dc, mul(da4[:, 3], w_co, tmp), dc)  # dc = dL/dc_t, o's peephole included
-        mul(k[:, :3], dc[:, None, :], da4[:, :3])  # da_i, da_f, da_g
-        mul(dc, f_t, dc_next)
-        add(dc_next, mul(da4[:, 0], w_ci, tmp), dc_next)
-        add(dc_next, mul(da4[:, 1], w_cf, tmp), dc_next)  # dL/dc_{t-1}
-        dot(da, w_hh, dh_next)  # dL/dh_{t-1}
-    return dA, DH, DC, dh_next, dc_next
+    arrays += (dA4[:, :, 3], K[:, :, :3], K[:, :, 3], kc, f)
+    dh_n, dc_n, tmp_ = (dh_next[0], dc_next[0], tmp[0]) if B == 1 else (dh_next, dc_next, tmp)
+    add, mul, dot = np.add, np.multiply, np.dot
+    steps = zip(*(a[::-1] for a in (one_row(*arrays) if B == 1 else arrays)), strict=True)
+    for d_out, dh, dc, dc1, da, da_c, da_i, da_f, da_o, k_c, k_o, k_h, f_t in steps:
+        add(d_out, dh_n, dh)  # dh = dL/dh_t
+        mul(k_o, dh, da_o)  # da_o
+        mul(dh, k_h, dc)
+        add(dc, dc_n, dc)
+        add(dc, mul(da_o, w_co, tmp_), dc)  # dc = dL/dc_t, o's peephole included
+        mul(k_c, dc1, da_c)  # da_i, da_f, da_g
+        mul(dc, f_t, dc_n)
+        add(dc_n, mul(da_i, w_ci, tmp_), dc_n)
+        add(dc_n, mul(da_f, w_cf, tmp_), dc_n)  # dL/dc_{t-1}
+        dot(da, w_hh, dh_n)  # dL/dh_{t-1}
+    return dA, DH, DC[:, :, 0], dh_next, dc_next
 
 
 def lstm_backward(
@@ -139,43 +145,48 @@ def lstm_backward(
     dtype = dh_out.dtype
     masks = clamp_masks(clamps, T, H)
     i, f, g, o, c, tc, h = (fields[n] for n in ("i", "f", "g", "o", "c", "tanh_c", "h"))
-    c_prev = shifted(c0, c)  # c_{t-1}
-    h_prev = shifted(h0, h)  # h_{t-1}
-    dg_da = 1.0 - g * g  # d tanh(a_g) / da_g
-    kc = o * (1.0 - tc * tc)  # dh -> dc through h = o tanh(c)
-    k_o = tc * sigmoid_grad(o)  # dh -> da_o
-    zero_where(k_o, masks.get("o"))
     coupled = cell == "lstm_coupled"
-    if coupled:
-        K = np.empty((T, B, 3, H), dtype=dtype)  # rows f, g, o
-        dc_df = c_prev - g if "i" not in masks else c_prev - g * ~masks["i"]
-        np.multiply(sigmoid_grad(f), dc_df, out=K[:, :, 0])
-        np.multiply(i, dg_da, out=K[:, :, 1])
-        K[:, :, 2] = k_o
-        zero_where(K[:, :, 0], masks.get("f"))
-        zero_where(K[:, :, 1], masks.get("g"))
-    else:
-        K = np.empty((T, B, 4, H), dtype=dtype)  # rows i, f, g, o
-        np.multiply(g, sigmoid_grad(i), out=K[:, :, 0])
-        np.multiply(c_prev, sigmoid_grad(f), out=K[:, :, 1])
-        np.multiply(i, dg_da, out=K[:, :, 2])
-        K[:, :, 3] = k_o
-        for n, name in enumerate("ifg"):
-            zero_where(K[:, :, n], masks.get(name))
-    f_c = np.ascontiguousarray(f)
+    G = 3 if coupled else 4
+    K = np.empty((T, B, G, H), dtype=dtype)  # blocks in weight row order: i, f, g, o / f, g, o
+    k_f, k_g, k_o = K[:, :, G - 3], K[:, :, G - 2], K[:, :, G - 1]
+    np.multiply(sigmoid_grad(o, k_o), tc, out=k_o)  # dh -> da_o: tanh(c) o (1 - o)
+    np.multiply(g, g, out=k_g)
+    np.subtract(1.0, k_g, out=k_g)
+    np.multiply(k_g, i, out=k_g)  # dc -> da_g: i (1 - g^2)
+    sigmoid_grad(f, k_f)
+    if coupled:  # dc -> da_f: f (1 - f) (c_prev - g), the g term gone where i was clamped
+        minus_g = g if "i" not in masks else g * ~masks["i"]
+        c_prev_minus_g = np.negative(minus_g)
+        c_prev_minus_g[0] += c0
+        c_prev_minus_g[1:] += c[:-1]
+        np.multiply(k_f, c_prev_minus_g, out=k_f)
+    else:  # dc -> da_f: f (1 - f) c_prev;  dc -> da_i: i (1 - i) g
+        times_prev(k_f, c0, c)
+        np.multiply(sigmoid_grad(i, K[:, :, 0]), g, out=K[:, :, 0])
+    for block, name in enumerate(("f", "g", "o") if coupled else ("i", "f", "g", "o")):
+        zero_where(K[:, :, block], masks.get(name))
+    kc = np.multiply(tc, tc)
+    np.subtract(1.0, kc, out=kc)
+    np.multiply(kc, o, out=kc)  # dh -> dc through h = o tanh(c): o (1 - tanh(c)^2)
     w_hh = weight(params, f"weight_hh_l{layer}", dtype)
     peep: dict[str, np.ndarray] = {}
     if cell == "lstm_peephole":
         w_c = tuple(weight(params, f"weight_c{n}_l{layer}", dtype) for n in "ifo")
-        dA, DH, DC, dh0, dc0 = _peephole_loop(dh_out, K, kc, f_c, w_hh, (w_c[0], w_c[1], w_c[2]))
+        dA, DH, DC, dh0, dc0 = _peephole_loop(dh_out, K, kc, f, w_hh, (w_c[0], w_c[1], w_c[2]))
         dA4 = dA.reshape(T, B, 4, H)
+
+        def dot_c_prev(da: np.ndarray) -> np.ndarray:  # sum over t, b of da * c_prev
+            total: np.ndarray = np.einsum("bh,bh->h", da[0], c0)
+            total += np.einsum("tbh,tbh->h", da[1:], c[:-1])
+            return total
+
         peep = {
-            f"weight_ci_l{layer}": np.einsum("tbh,tbh->h", dA4[:, :, 0], c_prev),
-            f"weight_cf_l{layer}": np.einsum("tbh,tbh->h", dA4[:, :, 1], c_prev),
+            f"weight_ci_l{layer}": dot_c_prev(dA4[:, :, 0]),
+            f"weight_cf_l{layer}": dot_c_prev(dA4[:, :, 1]),
             f"weight_co_l{layer}": np.einsum("tbh,tbh->h", dA4[:, :, 3], c),
         }
     else:
-        dA, DH, DC, dh0, dc0 = _loop(dh_out, K, kc, f_c, w_hh)
-    grads, dxin = input_and_weight_grads(params, layer, dA, dA, xin, h_prev)
+        dA, DH, DC, dh0, dc0 = _loop(dh_out, K, kc, f, w_hh)
+    grads, dxin = input_and_weight_grads(params, layer, dA, dA, xin, h0, h)
     grads.update(peep)
     return LayerGrads(grads, dxin, dh0, dc0, DH, DC)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from app.engine.backward_common import LayerGrads, input_and_weight_grads, shifted, weight
+from app.engine.backward_common import LayerGrads, input_and_weight_grads, one_row, weight
 
 
 def rnn_backward(
@@ -34,10 +34,13 @@ def rnn_backward(
     dA = np.empty((T, B, H), dtype=dtype)
     DH = np.empty((T, B, H), dtype=dtype)
     dh_next = np.zeros((B, H), dtype=dtype)
+    arrays = (dh_out, DH, dA, k)
+    dh_n = dh_next[0] if B == 1 else dh_next
     add, mul, dot = np.add, np.multiply, np.dot
-    for d_out, dh, da, k_t in zip(dh_out[::-1], DH[::-1], dA[::-1], k[::-1], strict=True):
-        add(d_out, dh_next, dh)  # dh = dL/dh_t
+    steps = zip(*(a[::-1] for a in (one_row(*arrays) if B == 1 else arrays)), strict=True)
+    for d_out, dh, da, k_t in steps:
+        add(d_out, dh_n, dh)  # dh = dL/dh_t
         mul(dh, k_t, da)  # da = dL/dpre_t
-        dot(da, w_hh, dh_next)  # dL/dh_{t-1}
-    grads, dxin = input_and_weight_grads(params, layer, dA, dA, xin, shifted(h0, h))
+        dot(da, w_hh, dh_n)  # dL/dh_{t-1}
+    grads, dxin = input_and_weight_grads(params, layer, dA, dA, xin, h0, h)
     return LayerGrads(grads, dxin, dh_next, None, DH, None)
