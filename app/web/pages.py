@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.routing import Match
 
 from app import __version__
 from app.api.schemas import TraceRequest
@@ -47,12 +48,17 @@ def _other_language_href(request: Request, lang: str) -> str:
     return "?" + urlencode(query)
 
 
+def _serves(request: Request, kind: str, path: str) -> bool:
+    """Whether the app routes a request of this kind (http, websocket) and path."""
+    scope = {"type": kind, "path": path, "root_path": "", "method": "GET", "headers": []}
+    return any(route.matches(scope)[0] == Match.FULL for route in request.app.routes)
+
+
 def api_features(request: Request) -> dict[str, bool]:
     """Which optional API parts this server has, so the page calls only what exists."""
-    paths = {getattr(route, "path", "") for route in request.app.routes}
     return {
-        "models": "/api/v1/models" in paths,
-        "live": "/api/v1/step" in paths,
+        "models": _serves(request, "http", "/api/v1/models"),
+        "live": _serves(request, "websocket", "/api/v1/step"),
         "clamp": "clamp" in TraceRequest.model_fields,
     }
 

@@ -80,7 +80,13 @@ def _upload_text_model(base_url: str) -> str:
 def test_uploaded_text_model_colours_the_text_and_steps_live_as_one_types(
     page: Page, base_url: str, console_errors: list[str]
 ) -> None:
-    if not api_has(base_url, "/api/v1/models") or not api_has(base_url, "/api/v1/step"):
+    # WebSocket routes are not in the OpenAPI document: ask the page what the server has.
+    open_explorer(page)
+    body = page.locator("body")
+    if (
+        body.get_attribute("data-api-models") != "true"
+        or body.get_attribute("data-api-live") != "true"
+    ):
         pytest.skip("the API has no uploads or live stepping yet (issue 4)")
     model_id = _upload_text_model(base_url)
     frames: list[str] = []
