@@ -45,6 +45,13 @@ def learn_catalogue(lang: str) -> dict[str, str]:
     return data
 
 
+def api_paths(request: Request) -> dict[str, dict[str, Any]]:
+    """The API's paths and methods, from the app's (cached) OpenAPI schema: included routers
+    are not listed one by one in app.routes on recent FastAPI versions."""
+    paths: dict[str, dict[str, Any]] = request.app.openapi().get("paths", {})
+    return paths
+
+
 def learn_context(request: Request, **extra: Any) -> dict[str, Any]:
     ctx = page_context(request)
     lang = ctx["lang"]
@@ -60,14 +67,16 @@ def learn_context(request: Request, **extra: Any) -> dict[str, Any]:
         """An internal link that keeps the chosen language in the URL (root path aware)."""
         return f"{root}{path}?{urlencode({'lang': lang, **query})}"
 
-    paths = {getattr(route, "path", "") for route in request.app.routes}
+    paths = api_paths(request)
     ctx.update(
         messages=messages,
         t=t,
         m=t,
         href=href,
         base_href=f"{root}/",
-        has_gradients="/api/v1/gradients" in paths,
+        has_gradients="post" in paths.get("/api/v1/gradients", {}),
+        has_models="get" in paths.get("/api/v1/models", {}),
+        has_upload="post" in paths.get("/api/v1/models", {}),
         sections=SECTIONS,
         **extra,
     )

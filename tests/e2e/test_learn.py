@@ -176,3 +176,15 @@ def test_index_lists_every_section(page: Page, console_errors: list[str], lang: 
     )
     assert page.locator(".toc-summary").count() == len(SECTIONS)
     assert console_errors == []
+
+
+def test_chain_walks_the_four_focus_figures_each_step(page: Page) -> None:
+    page.clock.install(time=0)
+    page.goto("/learn/lstm-chain?lang=en")
+    expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=20_000)
+    page.locator(".learn-range").fill("4")
+    chain = page.locator("#fig-chain")
+    page.clock.run_for(50)
+    for name in ["f", "i", "c", "o", ""]:
+        assert chain.get_attribute("data-focus") == name
+        page.clock.run_for(420)  # WALK_MS in static/js/learn/sections.js

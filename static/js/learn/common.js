@@ -1,6 +1,5 @@
 // Shared by the Learn, Compare and Models pages: model resolution, inputs, API calls beyond
 // the explorer's api.js (gradients), a small stepper and KaTeX rendering.
-import { features } from "../api.js";
 import { t as msg } from "../i18n.js";
 import "../../vendor/katex/katex.min.js";
 
@@ -11,6 +10,13 @@ export const $ = (id) => document.getElementById(id);
 // /learn/<section> sits one level deeper, so these pages build API paths from the root.
 export const ROOT = document.querySelector("[data-root]")?.dataset.root ?? "/";
 export const apiPath = (path) => `${ROOT}api/v1/${path}`;
+// Which optional API parts this server has (the page is told by the server, see learn.py).
+const flags = document.querySelector("[data-root]")?.dataset ?? {};
+export const features = {
+  models: flags.apiModels === "true",
+  upload: flags.apiUpload === "true",
+  gradients: flags.apiGradients === "true",
+};
 
 async function request(path, options = {}) {
   const res = await fetch(apiPath(path), options);
@@ -81,10 +87,8 @@ export function trace(ref, inputs) {
 // BPTT norms from POST /api/v1/gradients; null when this server has no gradients endpoint.
 // The loss is one unit of h at the last step (or given step), so dL/dh_t shows how far back
 // that unit's value can still be traced.
-export const hasGradients = document.querySelector("[data-api-gradients]")?.dataset.apiGradients === "true";
-
 export async function gradients(ref, inputs, { step = inputs.length - 1, unit = 0 } = {}) {
-  if (!hasGradients) return null;
+  if (!features.gradients) return null;
   try {
     const data = await postJson("gradients", {
       model: ref, inputs, loss: { kind: "unit", step, layer: 0, unit },

@@ -70,7 +70,12 @@ async function rnnModule(ctx) {
   return { inputs, trace: tr_ };
 }
 
-async function chainSection(ctx, { focus = "", only = null, entry = SECTION_MODELS.lstm, table = null, autoplay = false }) {
+// Each new step walks the four focus figures in order (f, i, C, o), then shows the whole step.
+const WALK = ["f", "i", "c", "o", ""];
+const WALK_MS = 420;
+const reducedMotion = () => window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
+
+async function chainSection(ctx, { focus = "", only = null, entry = SECTION_MODELS.lstm, table = null, autoplay = false, walk = false }) {
   const { inputs, trace: tr_ } = await run(entry, ctx);
   const svg = svgIn(ctx.body, "fig-chain");
   svg.setAttribute("aria-label", msg("chain.aria"));
@@ -78,12 +83,18 @@ async function chainSection(ctx, { focus = "", only = null, entry = SECTION_MODE
   wireChainTooltip(chain);
   const tableBox = table ? text("div", "numbers") : null;
   if (tableBox) ctx.extra.appendChild(tableBox);
+  let timers = [];
+  const walkFocus = () => {
+    timers.forEach(clearTimeout);
+    timers = reducedMotion() ? [] : WALK.map((name, k) => setTimeout(() => chain.setFocus(name), k * WALK_MS));
+  };
   createStepper(ctx.controls, {
-    steps: tr_.steps, autoplay,
+    steps: tr_.steps, autoplay, interval: walk ? WALK.length * WALK_MS + 300 : 900,
     onChange: (t) => {
       const v = chainView(tr_, inputs, t);
       chain.update(v);
       if (only) lightOnly(chain, "lc-", only);
+      else if (walk) walkFocus();
       else chain.setFocus(focus);
       if (tableBox) numbersTable(tableBox, table(v));
     },
@@ -161,7 +172,7 @@ export const SECTIONS = {
     await recallExperiment(ctx, { gap: null });
   },
   "simple-rnn-module": rnnModule,
-  "lstm-chain": (ctx) => chainSection(ctx, { autoplay: true }),
+  "lstm-chain": (ctx) => chainSection(ctx, { autoplay: true, walk: true }),
   notation,
   "cell-state": (ctx) => chainSection(ctx, { only: CELL_LINE, table: TABLES.c }),
   gate: (ctx) => chainSection(ctx, { only: GATE_PART, table: TABLES.gate }),

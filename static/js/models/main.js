@@ -1,8 +1,7 @@
 // /models: upload by drag and drop, the model list with metadata, open in the explorer,
 // copy a permalink. Every name and description is set with textContent, never as HTML.
-import { features } from "../api.js";
 import { lang, t as msg } from "../i18n.js";
-import { $, ROOT, apiPath, fetchModel, fetchModels, text } from "../learn/common.js";
+import { $, ROOT, apiPath, features, fetchModel, fetchModels, text } from "../learn/common.js";
 
 let chosen = null;
 
@@ -137,9 +136,9 @@ async function showDetail(id) {
 async function start() {
   wireDrop();
   $("upload-form").addEventListener("submit", upload);
+  if (!features.upload) $("upload-submit").disabled = true;
   if (!features.models) {
     status(msg("models.api_missing"), true);
-    $("upload-submit").disabled = true;
   } else {
     await refresh();
     const id = new URLSearchParams(window.location.search).get("id");
