@@ -1,0 +1,90 @@
+"""The shipped models: how each is trained (the exact `gatescope train` options) and what it
+is for. `make retrain-models` runs every recipe from scratch into app/builtin_models."""
+
+from dataclasses import dataclass
+
+from app.training.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Recipe:
+    id: str
+    name: str
+    config: TrainConfig
+    description: dict[str, str]
+
+
+def _recall(cell: str) -> TrainConfig:
+    # same size, steps, batch, learning rate and curriculum for every cell: only the cell differs
+    return TrainConfig("delayed-recall", cell, hidden=16, steps=2000, lr=0.01, curriculum=900)
+
+
+_LIST = [
+    Recipe(
+        "delayed-recall-lstm",
+        "Delayed recall (LSTM)",
+        _recall("lstm"),
+        {
+            "en": "Reads 'I grew up in France ... speak' and answers 'French' even 40 words "
+            "later. One memory cell keeps the country: watch its forget gate stay near 1.",
+            "zh": "读入“I grew up in France ... speak”，即使隔了 40 个词仍答出“French”。"
+            "一个记忆单元保存着国家：留意它的遗忘门一直接近 1。",
+        },
+    ),
+    Recipe(
+        "delayed-recall-gru",
+        "Delayed recall (GRU)",
+        _recall("gru"),
+        {
+            "en": "The same task for a GRU of the same size: its update gate z plays the part "
+            "of the LSTM's forget gate and keeps the country in h.",
+            "zh": "同样的任务、同样大小的 GRU：它的更新门 z 扮演 LSTM 遗忘门的角色，"
+            "把国家保存在 h 中。",
+        },
+    ),
+    Recipe(
+        "delayed-recall-rnn",
+        "Delayed recall (plain RNN)",
+        _recall("rnn_tanh"),
+        {
+            "en": "A plain tanh RNN of the same size, trained the same way. It manages short "
+            "gaps but forgets the country over long ones: the long-term dependency problem.",
+            "zh": "同样大小、同样训练的普通 tanh RNN。间隔短时还能答对，间隔一长就忘了国家："
+            "这正是长期依赖问题。",
+        },
+    ),
+    Recipe(
+        "bracket-depth-lstm",
+        "Bracket depth (LSTM)",
+        TrainConfig("bracket-depth", "lstm", hidden=16, steps=1500, lr=0.01),
+        {
+            "en": "Says how deeply nested each character is. One cell counts: its c steps up "
+            "at '(' and down at ')'.",
+            "zh": "说出每个字符所处的嵌套深度。有一个单元在计数："
+            "它的 c 遇 “(” 升一级，遇 “)” 降一级。",
+        },
+    ),
+    Recipe(
+        "sine-lstm",
+        "Next value of a sine (LSTM)",
+        TrainConfig("sine", "lstm", hidden=16, steps=1500, lr=0.01),
+        {
+            "en": "Predicts the next value of a noisy sine wave of unknown frequency: a model "
+            "with numbers, not tokens, as input.",
+            "zh": "预测频率未知、带噪声的正弦波的下一个值：输入是数值而不是词元的模型。",
+        },
+    ),
+    Recipe(
+        "char-lm-lstm",
+        "Pride and Prejudice, character by character (LSTM)",
+        TrainConfig("char-lm", "lstm", hidden=64, steps=3000, lr=0.005),
+        {
+            "en": "Predicts the next character of Jane Austen's Pride and Prejudice. Some units "
+            "learned on their own to notice quotations and positions in the line or word.",
+            "zh": "预测简·奥斯汀《傲慢与偏见》的下一个字符。有些单元自己学会了留意引号、"
+            "行内位置或词内位置。",
+        },
+    ),
+]
+
+RECIPES: dict[str, Recipe] = {r.id: r for r in _LIST}
