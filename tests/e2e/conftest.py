@@ -26,6 +26,8 @@ def save_screenshot(page: Page, name: str, readme: bool = False, full_page: bool
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.mouse.move(0, 0)  # no stray hover state in the picture
+    if full_page:  # from the top, or sticky elements land mid-picture
+        page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
     if readme:
         README_IMAGES.mkdir(parents=True, exist_ok=True)
