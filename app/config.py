@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     max_compute: int = Field(default=2_000_000_000, ge=1)  # T * H * (D + H) * layers
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # Model store and API (app/store, app/api): weights of one model, the store's quota,
+    # the length of names and vocabularies, and one WebSocket message.
+    max_parameters: int = Field(default=16 * 1024 * 1024, ge=1)
+    max_stored_models: int = Field(default=1000, ge=1)
+    max_store_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    max_vocab_size: int = Field(default=4096, ge=1)
+    max_token_length: int = Field(default=32, ge=1)
+    max_name_length: int = Field(default=100, ge=1)
+    max_ws_message_bytes: int = Field(default=64 * 1024, ge=256)
 
     # Hardening (app/security.py, app/ratelimit.py, app/guards.py).
     # Seconds a request may take before it is answered 504 (a stuck request frees its slot).

@@ -1,5 +1,6 @@
 """Every error leaves as JSON: ``{"error": code, "message": text, "details": [...]}``."""
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -8,6 +9,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.engine import EngineError
+from app.store import StoreError
+
+log = logging.getLogger("gatescope.api")
+
+# Names pydantic puts into error locations for union members; they are not field names.
+_UNION_TAGS = frozenset({"stored", "random", "inline", "unit", "xent", "mse_h", "mse_readout"})
 
 
 class ApiError(Exception):
@@ -24,19 +31,36 @@ def error_body(
     return {"error": code, "message": message, "details": details or []}
 
 
-def _location(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p != "body"]
+def location(loc: tuple[Any, ...]) -> str:
+    """("body", "model", "random", "inputs", 0, 1) -> "model.inputs[0][1]"."""
     out = ""
-    for p in parts:
-        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+    previous: Any = None
+    for part in loc:
+        p = str(part)
+        skip = (
+            p == "body"
+            or (p in _UNION_TAGS and previous in ("model", "loss"))
+            or ("[" in p and not p.isdigit())  # a union member's type, e.g. list[float]
+        )
+        if not skip:
+            out += f"[{p}]" if isinstance(part, int) or p.isdigit() else (f".{p}" if out else p)
+        previous = p
     return out or "body"
+
+
+def _message(error: dict[str, Any]) -> str:
+    msg = str(error.get("msg", ""))
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        msg = f"the body is not valid JSON ({reason})" if reason else "the body is not valid JSON"
+    return msg
 
 
 async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     details = [
         {
-            "field": _location(tuple(e.get("loc", ()))),
-            "message": e.get("msg", ""),
+            "field": location(tuple(e.get("loc", ()))),
+            "message": _message(e),
             "type": e.get("type"),
         }
         for e in exc.errors()
@@ -46,9 +70,18 @@ async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
     return JSONResponse(error_body("validation_error", message, details), status_code=422)
 
 
+def _field_details(field: str | None, message: str) -> list[dict[str, Any]]:
+    return [{"field": field, "message": message}] if field else []
+
+
 async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-    details = [{"field": exc.field, "message": exc.message}] if exc.field else []
-    return JSONResponse(error_body(exc.code, exc.message, details), status_code=exc.status)
+    body = error_body(exc.code, exc.message, _field_details(exc.field, exc.message))
+    return JSONResponse(body, status_code=exc.status)
+
+
+async def _store_error(_: Request, exc: StoreError) -> JSONResponse:
+    body = error_body(exc.code, exc.message, _field_details(exc.field, exc.message))
+    return JSONResponse(body, status_code=exc.status)
 
 
 async def _engine_error(_: Request, exc: EngineError) -> JSONResponse:
@@ -56,14 +89,27 @@ async def _engine_error(_: Request, exc: EngineError) -> JSONResponse:
 
 
 async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {
+        400: "bad_request",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+    }.get(exc.status_code, "http_error")
     return JSONResponse(
         error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
     )
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = error_body("internal_error", "something went wrong on our side; it has been logged")
+    return JSONResponse(body, status_code=500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StoreError, _store_error)  # type: ignore[arg-type]
     app.add_exception_handler(EngineError, _engine_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,7 +1,17 @@
-"""Checks of request sizes against the settings; each breach names the field and the limit."""
+"""Checks of request sizes against the settings; each breach names the field, value and limit."""
 
 from app.api.errors import ApiError
 from app.config import Settings
+
+# Stacked H-row blocks per cell (the engine's layout): parameters = rows * (D_in + H + 2).
+GATE_ROWS = {"lstm": 4, "lstm_peephole": 4, "lstm_coupled": 3, "gru": 3, "rnn_tanh": 1,
+             "rnn_relu": 1}  # fmt: skip
+
+
+def _breach(field: str, what: str, limit: int, setting: str) -> ApiError:
+    return ApiError(
+        422, "limit_exceeded", f"{field} {what}, the limit is {limit} ({setting})", field
+    )
 
 
 def check_model_size(settings: Settings, input_size: int, hidden_size: int, layers: int) -> None:
@@ -16,15 +26,28 @@ def check_model_size(settings: Settings, input_size: int, hidden_size: int, laye
             )
 
 
+def parameter_count(cell: str, input_size: int, hidden_size: int, layers: int) -> int:
+    rows = GATE_ROWS[cell] * hidden_size
+    count = rows * (input_size + hidden_size + 2) + rows * (hidden_size + hidden_size + 2) * (
+        layers - 1
+    )
+    return count + (3 * hidden_size * layers if cell == "lstm_peephole" else 0)
+
+
+def check_parameters(settings: Settings, field: str, count: int) -> None:
+    if count > settings.max_parameters:
+        raise _breach(field, f"has {count} parameters", settings.max_parameters, "max_parameters")
+
+
 def check_sequence(
-    settings: Settings, steps: int, input_size: int, hidden: int, layers: int
+    settings: Settings, steps: int, input_size: int, hidden: int, layers: int, field: str = "inputs"
 ) -> None:
     if steps > settings.max_steps:
         raise ApiError(
             413,
             "limit_exceeded",
-            f"inputs has {steps} steps, the limit is {settings.max_steps}",
-            "inputs",
+            f"{field} has {steps} steps, the limit is {settings.max_steps}",
+            field,
         )
     cost = steps * hidden * (input_size + hidden) * layers
     if cost > settings.max_compute:
@@ -32,5 +55,30 @@ def check_sequence(
             413,
             "limit_exceeded",
             f"compute T*H*(D+H)*layers is {cost}, the limit is {settings.max_compute}",
-            "inputs",
+            field,
         )
+
+
+def check_vocab(settings: Settings, field: str, vocab: list[str]) -> None:
+    """Length limits, and tokens unique (a token must name one input)."""
+    if len(vocab) > settings.max_vocab_size:
+        raise _breach(field, f"has {len(vocab)} tokens", settings.max_vocab_size, "max_vocab_size")
+    for k, token in enumerate(vocab):
+        if not token or len(token) > settings.max_token_length:
+            raise ApiError(
+                422,
+                "limit_exceeded",
+                f"{field}[{k}] has {len(token)} characters; tokens have 1 to "
+                f"{settings.max_token_length} (max_token_length)",
+                f"{field}[{k}]",
+            )
+    seen: dict[str, int] = {}
+    for k, token in enumerate(vocab):
+        if token in seen:
+            raise ApiError(
+                422,
+                "invalid_vocab",
+                f"{field}[{k}] repeats the token {token!r} of {field}[{seen[token]}]",
+                f"{field}[{k}]",
+            )
+        seen[token] = k

@@ -5,8 +5,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.engine import init_params, run_trace
+from app.engine import Clamp, Readout, from_torch, init_params, run_trace, to_keras
 from app.main import create_app
+from tests.api.helpers import VOCAB, lstm_weights, upload, with_readout
 
 MODEL = {"cell": "lstm", "input_size": 2, "hidden_size": 3, "num_layers": 1, "seed": 7}
 INPUTS = [[0.5, -1.0], [0.25, 0.0], [1.0, 1.0], [-2.0, 0.5]]
@@ -88,3 +89,228 @@ def test_trace_of_unknown_cell_is_422(client: TestClient) -> None:
         "/api/v1/trace", json={"model": {**MODEL, "cell": "transformer"}, "inputs": INPUTS}
     )
     assert res.status_code == 422
+
+
+# -- text, clamps, fields, states, inline weights (issue 4) -----------------------------------
+
+TEXT_MODEL = {"cell": "lstm", "input_size": len(VOCAB), "hidden_size": 4, "seed": 3}
+
+
+def one_hot(text: str) -> np.ndarray:
+    return np.eye(len(VOCAB))[[VOCAB.index(ch) for ch in text]]
+
+
+def test_text_trace_lists_tokens_and_equals_one_hot_inputs(client: TestClient) -> None:
+    model = {**TEXT_MODEL, "vocab": VOCAB}
+    body = client.post("/api/v1/trace", json={"model": model, "text": "ab c."}).json()
+    assert body["tokens"] == ["a", "b", " ", "c", "."]
+    assert body["steps"] == 5
+    expected = run_trace("lstm", init_params("lstm", 5, 4, 1, seed=3), one_hot("ab c."))
+    np.testing.assert_allclose(body["layers"][0]["h"], expected.layers[0]["h"], atol=1e-15)
+
+
+def test_text_with_unknown_character_names_it_and_its_position(client: TestClient) -> None:
+    model = {**TEXT_MODEL, "vocab": VOCAB}
+    res = client.post("/api/v1/trace", json={"model": model, "text": "ab\u00e9c"})
+    assert res.status_code == 422
+    body = res.json()
+    assert body["error"] == "unknown_token"
+    assert body["message"] == ("text[2] is 'é' (U+00E9), which is not in the model's vocabulary")
+
+
+def test_multi_character_tokens_match_longest_first(client: TestClient) -> None:
+    vocab = ["ab", "a", "b", "<eos>"]
+    model = {"cell": "gru", "input_size": 4, "hidden_size": 2, "vocab": vocab}
+    body = client.post("/api/v1/trace", json={"model": model, "text": "aabb<eos>"}).json()
+    assert body["tokens"] == ["a", "ab", "b", "<eos>"]
+
+
+def test_text_for_a_model_without_vocabulary_is_422(client: TestClient) -> None:
+    res = client.post("/api/v1/trace", json={"model": MODEL, "text": "abc"})
+    assert res.status_code == 422
+    assert res.json()["error"] == "no_vocabulary"
+
+
+@pytest.mark.parametrize("extra", [{}, {"text": "ab"}])
+def test_trace_needs_exactly_one_of_inputs_and_text(client: TestClient, extra: dict) -> None:
+    body = {"model": {**TEXT_MODEL, "vocab": VOCAB}, **extra}
+    if extra:
+        body["inputs"] = one_hot("ab").tolist()
+    res = client.post("/api/v1/trace", json=body)
+    assert res.status_code == 422
+    assert "either inputs" in res.json()["message"]
+
+
+def test_vocabulary_must_match_input_size(client: TestClient) -> None:
+    model = {**TEXT_MODEL, "vocab": VOCAB[:3]}
+    res = client.post("/api/v1/trace", json={"model": model, "text": "ab"})
+    assert res.status_code == 422
+    assert "model.vocab has 3 tokens but input_size is 5" in res.json()["message"]
+
+
+def test_clamp_equals_the_engines_intervention(client: TestClient) -> None:
+    clamp = [{"field": "f", "value": 1.0, "units": [0, 2], "steps": [1, 2], "layer": 0}]
+    res = client.post("/api/v1/trace", json={"model": MODEL, "inputs": INPUTS, "clamp": clamp})
+    assert res.status_code == 200, res.text
+    f = np.asarray(res.json()["layers"][0]["f"])
+    assert f[1, 0] == f[2, 2] == 1.0 and f[0, 0] != 1.0
+    expected = run_trace(
+        "lstm",
+        init_params("lstm", 2, 3, 1, seed=7),
+        np.asarray(INPUTS),
+        clamps=[Clamp("f", 1.0, units=[0, 2], steps=[1, 2])],
+    )
+    np.testing.assert_allclose(res.json()["layers"][0]["c"], expected.layers[0]["c"], atol=1e-15)
+    unclamped = run_trace("lstm", init_params("lstm", 2, 3, 1, seed=7), np.asarray(INPUTS))
+    assert not np.allclose(unclamped.layers[0]["c"], expected.layers[0]["c"])
+
+
+@pytest.mark.parametrize(
+    ("clamp", "says"),
+    [
+        ({"field": "q", "value": 1.0}, "clamps[0].field 'q'"),
+        ({"field": "f", "value": 2.0}, "clamps[0].value"),
+        ({"field": "f", "value": 1.0, "steps": [9]}, "clamps[0].steps contains 9"),
+        ({"field": "f", "value": 1.0, "layer": 3}, "clamps[0].layer is 3"),
+        ({"field": "f", "value": True}, "clamp[0].value"),
+    ],
+)
+def test_bad_clamp_is_422_naming_it(client: TestClient, clamp: dict, says: str) -> None:
+    res = client.post("/api/v1/trace", json={"model": MODEL, "inputs": INPUTS, "clamp": [clamp]})
+    assert res.status_code == 422
+    assert says in res.json()["message"]
+
+
+def test_fields_subset_returns_only_those(client: TestClient) -> None:
+    body = {"model": MODEL, "inputs": INPUTS, "fields": ["h", "f"]}
+    layer = client.post("/api/v1/trace", json=body).json()["layers"][0]
+    assert list(layer) == ["f", "h"]  # in the cell's order
+
+
+def test_unknown_field_is_422(client: TestClient) -> None:
+    body = {"model": MODEL, "inputs": INPUTS, "fields": ["r"]}
+    res = client.post("/api/v1/trace", json=body)
+    assert res.status_code == 422
+    assert "unknown field 'r'" in res.json()["message"]
+
+
+def test_initial_states_are_used_and_final_states_returned(client: TestClient) -> None:
+    model = {**MODEL, "num_layers": 2}
+    h0 = [[0.1, -0.2, 0.3], [0.0, 0.5, -0.5]]
+    c0 = [[1.0, 0.0, -1.0], [0.2, 0.2, 0.2]]
+    body = client.post(
+        "/api/v1/trace", json={"model": model, "inputs": INPUTS, "h0": h0, "c0": c0}
+    ).json()
+    expected = run_trace(
+        "lstm", init_params("lstm", 2, 3, 2, seed=7), np.asarray(INPUTS), h0=np.array(h0),
+        c0=np.array(c0),
+    )  # fmt: skip
+    np.testing.assert_allclose(body["layers"][1]["h"], expected.layers[1]["h"], atol=1e-15)
+    np.testing.assert_allclose(body["h_n"], expected.h_n, atol=1e-15)
+    np.testing.assert_allclose(body["c_n"], expected.c_n, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        ({"h0": [[0.0, 0.0, 0.0]] * 2}, "h0 has 2 rows, expected one per layer (1)"),
+        ({"h0": [[0.0, 0.0]]}, "h0[0] has 2 numbers, expected 3"),
+    ],
+)
+def test_bad_initial_state_is_422(client: TestClient, extra: dict, says: str) -> None:
+    res = client.post("/api/v1/trace", json={"model": MODEL, "inputs": INPUTS, **extra})
+    assert res.status_code == 422
+    assert res.json()["message"] == says
+
+
+def test_c0_for_a_gru_is_422(client: TestClient) -> None:
+    model = {**MODEL, "cell": "gru"}
+    body = {"model": model, "inputs": INPUTS, "c0": [[0.0, 0.0, 0.0]]}
+    res = client.post("/api/v1/trace", json=body)
+    assert res.status_code == 422
+    assert "no cell state" in res.json()["message"]
+
+
+def test_inline_torch_weights_with_readout_trace_like_the_engine(client: TestClient) -> None:
+    tensors = with_readout(lstm_weights(2, 3, seed=5), vocab_size=4)
+    weights = {k: v.tolist() for k, v in tensors.items()}
+    model = {"cell": "lstm", "weights": weights, "layout": "torch"}
+    res = client.post("/api/v1/trace", json={"model": model, "inputs": INPUTS})
+    assert res.status_code == 200, res.text
+    params, readout = from_torch("lstm", {k: v.astype(np.float64) for k, v in tensors.items()})
+    assert isinstance(readout, Readout)
+    expected = run_trace("lstm", params, np.asarray(INPUTS), readout=readout)
+    body = res.json()
+    np.testing.assert_allclose(body["layers"][0]["o"], expected.layers[0]["o"], atol=1e-15)
+    np.testing.assert_allclose(body["readout"]["probs"], expected.probs, atol=1e-15)
+    np.testing.assert_allclose(np.sum(body["readout"]["probs"], axis=1), 1.0, atol=1e-12)
+
+
+def test_inline_keras_weights_give_the_same_trace_as_torch(client: TestClient) -> None:
+    params = {k: v.astype(np.float64) for k, v in lstm_weights(2, 3, seed=6).items()}
+    keras = to_keras("lstm", params)
+    torch_body = {"model": {"cell": "lstm", "weights": {k: v.tolist() for k, v in params.items()}}}
+    keras_model = {"cell": "lstm", "layout": "keras",
+                   "weights": {k: np.asarray(v).tolist() for k, v in keras.items()}}  # fmt: skip
+    a = client.post("/api/v1/trace", json={**torch_body, "inputs": INPUTS}).json()
+    b = client.post("/api/v1/trace", json={"model": keras_model, "inputs": INPUTS})
+    assert b.status_code == 200, b.text
+    np.testing.assert_allclose(b.json()["layers"][0]["c"], a["layers"][0]["c"], atol=1e-12)
+
+
+def test_inline_weights_of_wrong_shape_name_the_tensor(client: TestClient) -> None:
+    weights = {k: v.tolist() for k, v in lstm_weights(2, 3).items()}
+    weights["weight_hh_l0"] = np.zeros((8, 3)).tolist()
+    res = client.post("/api/v1/trace", json={"model": {"weights": weights}, "inputs": INPUTS})
+    assert res.status_code == 422
+    assert "weight_hh_l0" in res.json()["message"]
+
+
+def test_inline_weights_contradicting_given_sizes_is_422(client: TestClient) -> None:
+    weights = {k: v.tolist() for k, v in lstm_weights(2, 3).items()}
+    model = {"weights": weights, "hidden_size": 4}
+    res = client.post("/api/v1/trace", json={"model": model, "inputs": INPUTS})
+    assert res.status_code == 422
+    assert res.json()["message"] == "model.hidden_size is 4 but the weights give 3"
+
+
+def test_stored_model_traces_with_its_readout(client: TestClient) -> None:
+    tensors = with_readout(lstm_weights(len(VOCAB), 3, seed=2), vocab_size=len(VOCAB))
+    created = upload(client, tensors, vocab=json.dumps(VOCAB))
+    assert created.status_code == 201, created.text
+    res = client.post("/api/v1/trace", json={"model": {"id": created.json()["id"]}, "text": "abc"})
+    assert res.status_code == 200, res.text
+    params, readout = from_torch("lstm", {k: v.astype(np.float64) for k, v in tensors.items()})
+    expected = run_trace("lstm", params, one_hot("abc"), readout=readout)
+    np.testing.assert_allclose(res.json()["readout"]["logits"], expected.logits, atol=1e-12)
+    assert res.json()["tokens"] == ["a", "b", "c"]
+
+
+def test_overflow_is_a_422_not_a_null(client: TestClient) -> None:
+    big = {"weight_ih_l0": [[1e10]], "weight_hh_l0": [[1e10]], "bias_ih_l0": [0.0],
+           "bias_hh_l0": [0.0]}  # fmt: skip
+    body = {"model": {"cell": "rnn_relu", "weights": big}, "inputs": [[1e10]] * 4,
+            "dtype": "float32"}  # fmt: skip
+    res = client.post("/api/v1/trace", json=body)
+    assert res.status_code == 422
+    assert "overflowed" in res.json()["message"]
+
+
+def test_model_over_the_parameter_limit_is_422_naming_the_limit(tmp_path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, max_parameters=1000))
+    with TestClient(app) as c:
+        model = {"cell": "lstm", "input_size": 8, "hidden_size": 16}
+        res = c.post("/api/v1/trace", json={"model": model, "inputs": [[0.0] * 8]})
+    assert res.status_code == 422
+    assert res.json()["message"] == (
+        "model has 1664 parameters, the limit is 1000 (max_parameters)"
+    )
+
+
+def test_text_over_the_step_limit_is_413(tmp_path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, max_steps=10))
+    with TestClient(app) as c:
+        model = {**TEXT_MODEL, "vocab": VOCAB}
+        res = c.post("/api/v1/trace", json={"model": model, "text": "a" * 11})
+    assert res.status_code == 413
+    assert res.json()["message"] == "text has 11 steps, the limit is 10"

@@ -1,0 +1,220 @@
+"""Models: list, describe, download (safetensors), upload (multipart) and delete (with token)."""
+
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import orjson
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import settings_of, store_of
+from app.api.errors import ApiError
+from app.api.limits import check_parameters, check_vocab
+from app.api.resolve import model_from_params
+from app.api.responses import ModelList, ModelSummary, UploadResponse, errors
+from app.api.schemas import CellName
+from app.config import Settings
+from app.engine import from_keras, from_torch
+from app.store import FileLimits, ModelInfo, ModelStore, read_tensors
+
+models_router = APIRouter(tags=["models"])
+BINARY = {"type": "string", "format": "binary"}
+
+
+def _public(info: ModelInfo) -> dict[str, Any]:
+    return info.public()
+
+
+@models_router.get("/models", response_model=ModelList)
+async def list_models(request: Request) -> JSONResponse:
+    """Built-in models first, then uploads (oldest first)."""
+    infos = await run_in_threadpool(store_of(request.app.state).list)
+    return JSONResponse({"models": [_public(i) for i in infos]})
+
+
+@models_router.get(
+    "/models/{model_id}", response_model=ModelSummary, responses=errors(404)
+)  # fmt: skip
+async def get_model(model_id: str, request: Request) -> JSONResponse:
+    """Name, cell, sizes, vocabulary, task, description (en, zh) and metrics of one model."""
+    info = await run_in_threadpool(store_of(request.app.state).info, model_id)
+    return JSONResponse(_public(info))
+
+
+@models_router.get(
+    "/models/{model_id}/weights",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {"schema": BINARY}},
+            "description": "safetensors: PyTorch state_dict names, readout.weight/bias.",
+        },
+        **errors(404),
+    },
+)
+async def download_weights(model_id: str, request: Request) -> Response:
+    """The weights as a safetensors file, loadable with safetensors.torch.load_file."""
+    blob = await run_in_threadpool(store_of(request.app.state).weights_file, model_id)
+    return Response(
+        blob,
+        media_type="application/octet-stream",
+        headers={"content-disposition": f'attachment; filename="{model_id}.safetensors"'},
+    )
+
+
+def _vocab(settings: Settings, raw: str | None) -> list[str] | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        vocab = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        vocab = None
+    if not isinstance(vocab, list) or not vocab or not all(isinstance(t, str) for t in vocab):
+        raise ApiError(
+            422,
+            "invalid_vocab",
+            'vocab must be a JSON list of tokens (strings), e.g. ["a", "b", " "]',
+            "vocab",
+        )
+    check_vocab(settings, "vocab", vocab)
+    return vocab
+
+
+def _name(settings: Settings, raw: str | None, filename: str) -> str:
+    name = (raw or "").strip() or PurePosixPath(filename).stem or "model"
+    if len(name) > settings.max_name_length:
+        raise ApiError(
+            422,
+            "limit_exceeded",
+            f"name has {len(name)} characters, the limit is {settings.max_name_length} "
+            "(max_name_length)",
+            "name",
+        )
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise ApiError(422, "invalid_name", "name must not hold control characters", "name")
+    return name
+
+
+MAX_ABS_WEIGHT = 1e12  # as the engine: larger weights overflow float32 pre-activations
+
+
+def check_weight_values(name: str, arr: np.ndarray) -> None:
+    """Finite weights of sane size, or a 422 naming the tensor and the first bad entry."""
+    if arr.size and float(arr.min()) >= -MAX_ABS_WEIGHT and float(arr.max()) <= MAX_ABS_WEIGHT:
+        return  # NaN fails both comparisons
+    bad = ~np.isfinite(arr) | (np.abs(arr) > MAX_ABS_WEIGHT)
+    if bad.any():
+        where = [int(i) for i in np.argwhere(bad)[0]]
+        raise ApiError(
+            422,
+            "invalid_weights",
+            f"{name}{where} is {float(arr[tuple(where)])}; weights must be finite with "
+            f"magnitude at most {MAX_ABS_WEIGHT:g}",
+            name,
+        )
+
+
+def _store_upload(
+    settings: Settings,
+    store: ModelStore,
+    filename: str,
+    data: bytes,
+    fields: dict[str, Any],
+    prefix: str | None,
+) -> tuple[ModelInfo, str | None]:
+    """Parse, convert, check and store (in a worker thread: parsing may take a while)."""
+    limits = FileLimits(max_elements=max(settings.max_parameters * 4, 1 << 20),
+                        max_unpacked_bytes=settings.max_upload_bytes * 4)  # fmt: skip
+    tensors = read_tensors(filename, data, limits)
+    arrays = {k: v for k, v in tensors.items() if np.issubdtype(v.dtype, np.number)}
+    convert = from_keras if fields["layout"] == "keras" else from_torch
+    params, readout = convert(fields["cell"], arrays, prefix)
+    model = model_from_params(fields["cell"], params, readout, fields["vocab"], settings)
+    count = sum(a.size for a in params.values())
+    if readout is not None:
+        count += readout.weight.size + readout.bias.size
+    check_parameters(settings, "file", count)
+    finite = {**params} if readout is None else {**params, "readout.weight": readout.weight,
+                                                  "readout.bias": readout.bias}  # fmt: skip
+    for tensor, value in finite.items():
+        check_weight_values(tensor, value)
+    vocab = fields["vocab"]
+    readout_size = None if readout is None else int(readout.weight.shape[0])
+    info = {
+        **fields,
+        "input_size": model.input_size,
+        "hidden_size": model.hidden_size,
+        "num_layers": model.num_layers,
+        "parameters": count,
+        "readout_size": readout_size,
+        "labels": vocab if vocab is not None and readout_size == len(vocab) else None,
+    }
+    return store.add(params, readout, info)
+
+
+@models_router.post(
+    "/models",
+    status_code=201,
+    response_model=UploadResponse,
+    responses={
+        200: {"model": UploadResponse, "description": "The same model was stored already."},
+        **errors(400, 413, 415, 422, 507),
+    },
+)
+async def upload_model(
+    request: Request,
+    file: Annotated[UploadFile, File(description=".safetensors, .npz or .json weights")],
+    cell: Annotated[CellName, Form()],
+    layout: Annotated[Literal["torch", "keras"], Form()] = "torch",
+    name: Annotated[str | None, Form(description="Shown in lists; default: file name")] = None,
+    vocab: Annotated[str | None, Form(description='JSON list of tokens: ["a", "b"]')] = None,
+    prefix: Annotated[str | None, Form(description="Module prefix, e.g. lstm.")] = None,
+) -> JSONResponse:
+    """Upload weights under PyTorch state_dict names (layout torch) or Keras names.
+
+    A readout (`<name>.weight` V x H and its bias) is picked up when present. The id is a hash
+    of the content: the same model twice gives the same id. Keep the `delete_token`.
+    """
+    settings = settings_of(request.app.state)
+    limit = settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(
+            413,
+            "limit_exceeded",
+            f"file is more than {limit} bytes, the limit is {limit} (max_upload_bytes)",
+            "file",
+        )
+    filename = file.filename or "upload"
+    fields = {
+        "cell": cell,
+        "layout": layout,
+        "name": _name(settings, name, filename),
+        "vocab": _vocab(settings, vocab),
+    }
+    store = store_of(request.app.state)
+    info, token = await run_in_threadpool(
+        _store_upload, settings, store, filename, data, fields, prefix or None
+    )
+    body = {**_public(info), "delete_token": token, "created_now": token is not None}
+    return JSONResponse(body, status_code=201 if token is not None else 200)
+
+
+@models_router.delete(
+    "/models/{model_id}",
+    status_code=204,
+    response_class=Response,
+    responses=errors(403, 404),
+)
+async def delete_model(
+    model_id: str,
+    request: Request,
+    x_delete_token: Annotated[
+        str | None, Header(description="The delete_token the upload answered with.")
+    ] = None,
+) -> Response:
+    """Delete an uploaded model; needs its delete token. Built-in models cannot be deleted."""
+    await run_in_threadpool(store_of(request.app.state).delete, model_id, x_delete_token)
+    return Response(status_code=204)

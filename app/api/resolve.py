@@ -1,0 +1,250 @@
+"""From a request to engine arguments: the model a reference names, the input sequence (numbers
+or text), initial states and clamps; every size is checked against the settings first."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from app.api.errors import ApiError
+from app.api.limits import (
+    check_model_size,
+    check_parameters,
+    check_sequence,
+    check_vocab,
+    parameter_count,
+)
+from app.api.schemas import ClampSpec, InlineModelRef, ModelRef, RandomModelRef, StoredModelRef
+from app.config import Settings
+from app.engine import Clamp, Readout, from_keras, from_torch, init_params, model_sizes
+from app.store import ModelInfo, ModelStore
+
+_CACHED_PARAMS = 4 * 1024 * 1024  # random models up to this many numbers are kept for reuse
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model ready for the engine: weights in PyTorch layout, sizes, readout, vocabulary."""
+
+    cell: str
+    params: Mapping[str, np.ndarray]
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    readout: Readout | None = None
+    vocab: list[str] | None = None
+    info: ModelInfo | None = None
+
+
+@lru_cache(maxsize=16)
+def _random_params(
+    cell: str, input_size: int, hidden_size: int, layers: int, seed: int
+) -> Mapping[str, np.ndarray]:
+    params = init_params(cell, input_size, hidden_size, layers, seed)
+    for arr in params.values():
+        arr.flags.writeable = False  # shared between requests
+    return params
+
+
+def precheck(
+    ref: ModelRef, inputs: list[list[float]] | None, text: str | None, settings: Settings
+) -> None:
+    """Sizes of a random model and its sequence, before any weights are made: a request over
+    the compute budget is refused as that (413), not for what its weights would take."""
+    if not isinstance(ref, RandomModelRef):
+        return
+    sizes = (ref.input_size, ref.hidden_size, ref.num_layers)
+    check_model_size(settings, *sizes)
+    if inputs is not None:
+        check_sequence(settings, len(inputs), *sizes)
+    elif text is not None and ref.vocab:
+        longest = max(len(t) for t in ref.vocab)
+        check_sequence(settings, -(-len(text) // longest), *sizes, field="text")
+
+
+def resolve_model(ref: ModelRef, settings: Settings, store: ModelStore) -> Model:
+    """Raises ApiError / StoreError / EngineError (all answered as JSON errors)."""
+    if isinstance(ref, StoredModelRef):
+        stored = store.get(ref.id)
+        i = stored.info
+        return Model(i.cell, stored.params, i.input_size, i.hidden_size, i.num_layers,
+                      stored.readout, i.vocab, i)  # fmt: skip
+    if isinstance(ref, RandomModelRef):
+        return _random(ref, settings)
+    return _inline(ref, settings)
+
+
+def _random(ref: RandomModelRef, settings: Settings) -> Model:
+    check_model_size(settings, ref.input_size, ref.hidden_size, ref.num_layers)
+    count = parameter_count(ref.cell, ref.input_size, ref.hidden_size, ref.num_layers)
+    check_parameters(settings, "model", count)
+    _check_vocab_fits(settings, ref.vocab, ref.input_size)
+    key = (ref.cell, ref.input_size, ref.hidden_size, ref.num_layers, ref.seed)
+    params = _random_params(*key) if count <= _CACHED_PARAMS else init_params(*key)
+    return Model(ref.cell, params, ref.input_size, ref.hidden_size, ref.num_layers,
+                 vocab=ref.vocab)  # fmt: skip
+
+
+def _inline(ref: InlineModelRef, settings: Settings) -> Model:
+    count = sum(len(v) * (len(v[0]) if v and isinstance(v[0], list) else 1)
+                for v in ref.weights.values())  # fmt: skip
+    check_parameters(settings, "model.weights", count)
+    arrays = {name: _tensor(name, value) for name, value in ref.weights.items()}
+    convert = from_keras if ref.layout == "keras" else from_torch
+    params, readout = convert(ref.cell, arrays, ref.prefix)
+    model = model_from_params(ref.cell, params, readout, ref.vocab, settings)
+    for name, given, actual in (
+        ("input_size", ref.input_size, model.input_size),
+        ("hidden_size", ref.hidden_size, model.hidden_size),
+        ("num_layers", ref.num_layers, model.num_layers),
+    ):
+        if given is not None and given != actual:
+            raise ApiError(
+                422,
+                "shape_mismatch",
+                f"model.{name} is {given} but the weights give {actual}",
+                f"model.{name}",
+            )
+    return model
+
+
+def model_from_params(
+    cell: str,
+    params: Mapping[str, np.ndarray],
+    readout: Readout | None,
+    vocab: list[str] | None,
+    settings: Settings,
+) -> Model:
+    """Sizes from the weights (LayoutError when they do not fit), checked against the limits."""
+    input_size, hidden_size, num_layers = model_sizes(cell, params)
+    check_model_size(settings, input_size, hidden_size, num_layers)
+    _check_vocab_fits(settings, vocab, input_size)
+    return Model(cell, params, input_size, hidden_size, num_layers, readout, vocab)
+
+
+def _check_vocab_fits(settings: Settings, vocab: list[str] | None, input_size: int) -> None:
+    if vocab is None:
+        return
+    check_vocab(settings, "model.vocab", vocab)
+    if len(vocab) != input_size:
+        raise ApiError(
+            422,
+            "shape_mismatch",
+            f"model.vocab has {len(vocab)} tokens but input_size is {input_size}; "
+            "each token is one input (one-hot)",
+            "model.vocab",
+        )
+
+
+def _tensor(name: str, value: list[float] | list[list[float]]) -> np.ndarray:
+    if value and isinstance(value[0], list):
+        width = len(value[0])
+        for k, row in enumerate(value):
+            if not isinstance(row, list) or len(row) != width:
+                raise ApiError(
+                    422,
+                    "shape_mismatch",
+                    f"model.weights.{name}[{k}] has a different length than row 0 ({width})",
+                    f"model.weights.{name}[{k}]",
+                )
+    return np.asarray(value, dtype=np.float64)
+
+
+def tokenize(text: str, vocab: Sequence[str], field: str = "text") -> list[int]:
+    """Greedy longest match of the vocabulary's tokens (characters for a character model).
+
+    Raises a 422 naming the first character no token starts with and its position.
+    """
+    index = {token: k for k, token in enumerate(vocab)}
+    longest = max(len(t) for t in vocab)
+    if longest == 1:
+        out = []
+        for pos, ch in enumerate(text):
+            k = index.get(ch)
+            if k is None:
+                raise _unknown(field, text, pos)
+            out.append(k)
+        return out
+    ids, pos = [], 0
+    while pos < len(text):
+        for size in range(min(longest, len(text) - pos), 0, -1):
+            k = index.get(text[pos : pos + size])
+            if k is not None:
+                ids.append(k)
+                pos += size
+                break
+        else:
+            raise _unknown(field, text, pos)
+    return ids
+
+
+def _unknown(field: str, text: str, pos: int) -> ApiError:
+    ch = text[pos]
+    shown = ch if ch.isprintable() else repr(ch)[1:-1]
+    return ApiError(
+        422,
+        "unknown_token",
+        f"{field}[{pos}] is {shown!r} (U+{ord(ch):04X}), which is not in the model's vocabulary",
+        f"{field}[{pos}]",
+    )
+
+
+def sequence(
+    model: Model,
+    inputs: list[list[float]] | None,
+    text: str | None,
+    settings: Settings,
+) -> tuple[np.ndarray, list[str] | None]:
+    """(x of shape (T, D), the tokens for text or None); limits checked before any work."""
+    if text is not None:
+        if model.vocab is None:
+            raise ApiError(
+                422, "no_vocabulary", "this model has no vocabulary; send inputs instead", "text"
+            )
+        # A token covers at most `longest` characters: a text too long for any tokenization
+        # is refused before it is tokenized.
+        longest = max(len(t) for t in model.vocab)
+        sizes = (model.input_size, model.hidden_size, model.num_layers)
+        check_sequence(settings, -(-len(text) // longest), *sizes, field="text")
+        ids = tokenize(text, model.vocab)
+        check_sequence(settings, len(ids), *sizes, field="text")
+        x = np.zeros((len(ids), model.input_size))
+        x[np.arange(len(ids)), ids] = 1.0
+        return x, [model.vocab[k] for k in ids]
+    assert inputs is not None
+    check_sequence(settings, len(inputs), model.input_size, model.hidden_size, model.num_layers)
+    return matrix(inputs, "inputs", model.input_size), None
+
+
+def matrix(rows: list[list[float]], field: str, width: int) -> np.ndarray:
+    for k, row in enumerate(rows):
+        if len(row) != width:
+            raise ApiError(
+                422,
+                "shape_mismatch",
+                f"{field}[{k}] has {len(row)} numbers, expected {width}",
+                f"{field}[{k}]",
+            )
+    return np.asarray(rows, dtype=np.float64)
+
+
+def states(
+    model: Model, h0: list[list[float]] | None, c0: list[list[float]] | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """h0 / c0 as (layers, hidden_size) arrays; the row count is checked by the engine."""
+    h = None if h0 is None else matrix(h0, "h0", model.hidden_size)
+    c = None if c0 is None else matrix(c0, "c0", model.hidden_size)
+    for name, arr in (("h0", h), ("c0", c)):
+        if arr is not None and arr.shape[0] != model.num_layers:
+            raise ApiError(
+                422,
+                "shape_mismatch",
+                f"{name} has {arr.shape[0]} rows, expected one per layer ({model.num_layers})",
+                name,
+            )
+    return h, c
+
+
+def clamps(specs: list[ClampSpec] | None) -> list[Clamp]:
+    return [Clamp(s.field, s.value, s.units, s.steps, s.layer) for s in specs or []]

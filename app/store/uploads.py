@@ -1,0 +1,265 @@
+"""Read an uploaded weight file into named NumPy arrays, checking it before anything is loaded.
+
+Accepted: ``.safetensors`` (the header's sizes and offsets are checked against the file before
+the safetensors library reads it), ``.npz`` (each member's .npy header is checked against its
+size, object arrays are refused, nothing is unpickled) and ``.json`` (``{name: nested lists}``).
+Pickles (.pt, .pth, .pkl, ...) and HDF5 files are refused without being opened.
+"""
+
+import io
+import math
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import numpy as np
+import orjson
+import safetensors.numpy
+
+from app.store.errors import FileTooLarge, InvalidFile, UnsupportedFile
+
+TORCH_HINT = (
+    "Gatescope never loads pickles. Export the state_dict to safetensors and upload that:\n"
+    "    from safetensors.torch import save_file\n"
+    '    save_file(model.state_dict(), "model.safetensors")'
+)
+KERAS_HINT = (
+    "Gatescope does not read HDF5/Keras files. Save the weights as .npz and upload that "
+    "with layout=keras:\n"
+    "    import numpy as np\n"
+    '    np.savez("weights.npz", **{w.path: w.numpy() for w in model.weights})'
+)
+PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib", ".tar"})
+HDF5_SUFFIXES = frozenset({".h5", ".hdf5", ".keras"})
+SUFFIXES = (".safetensors", ".npz", ".json")
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+_SAFETENSORS_DTYPES: dict[str, Any] = {
+    "F16": np.float16, "F32": np.float32, "F64": np.float64,
+    "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
+    "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_,
+}  # fmt: skip
+_MAX_SAFETENSORS_HEADER = 16 * 1024 * 1024
+_MAX_NAME = 256
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """How much one file may hold: tensors, numbers (elements) and unpacked bytes."""
+
+    max_tensors: int = 1024
+    max_elements: int = 64 * 1024 * 1024
+    max_unpacked_bytes: int = 256 * 1024 * 1024
+
+
+def read_tensors(filename: str, data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
+    """Named arrays from an upload; UnsupportedFile (415), InvalidFile (422) or FileTooLarge."""
+    suffix = PurePosixPath(filename.lower()).suffix
+    if suffix in PICKLE_SUFFIXES or _looks_like_pickle(data):
+        raise UnsupportedFile(f"{filename!r} is a pickle (a PyTorch {suffix or '.pt'} file?). "
+                              f"{TORCH_HINT}", "file")  # fmt: skip
+    if suffix in HDF5_SUFFIXES or data.startswith(HDF5_MAGIC):
+        raise UnsupportedFile(f"{filename!r} is an HDF5/Keras file. {KERAS_HINT}", "file")
+    if suffix == ".safetensors":
+        return _safetensors(data, limits)
+    if suffix == ".npz":
+        return _npz(data, limits)
+    if suffix == ".json":
+        return _json(data, limits)
+    raise UnsupportedFile(
+        f"{filename!r} has the type {suffix or '(none)'}; upload {', '.join(SUFFIXES)}", "file"
+    )
+
+
+def _looks_like_pickle(data: bytes) -> bool:
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return True  # pickle protocol 2-5 opcode
+    if data[:4] == b"PK\x03\x04":  # torch.save's zip format holds <name>/data.pkl
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except (zipfile.BadZipFile, ValueError, OSError):
+            return False
+        return any(n.endswith(".pkl") for n in names)
+    return False
+
+
+def _count(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name or len(name) > _MAX_NAME:
+        raise InvalidFile(f"tensor name {str(name)[:40]!r} must be 1 to {_MAX_NAME} characters")
+    return name
+
+
+def _safetensors(data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
+    if len(data) < 8:
+        raise InvalidFile(f"the file is {len(data)} bytes, too short for a safetensors header")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8 or size > _MAX_SAFETENSORS_HEADER:
+        raise InvalidFile(
+            f"the safetensors header claims {size} bytes, but the file has only "
+            f"{len(data) - 8} bytes after the length (and headers may be at most "
+            f"{_MAX_SAFETENSORS_HEADER})"
+        )
+    try:
+        header = orjson.loads(data[8 : 8 + size])
+    except orjson.JSONDecodeError as exc:
+        raise InvalidFile(f"the safetensors header is not valid JSON: {exc}") from exc
+    if not isinstance(header, dict):
+        raise InvalidFile("the safetensors header is not a JSON object")
+    header.pop("__metadata__", None)
+    if len(header) > limits.max_tensors:
+        raise FileTooLarge(
+            f"the file holds {len(header)} tensors, the limit is {limits.max_tensors}"
+        )
+    spans: list[tuple[int, int, str]] = []
+    elements = 0
+    for name, info in header.items():
+        _check_name(name)
+        begin, end, count = _safetensors_entry(name, info)
+        elements += count
+        spans.append((begin, end, name))
+    if elements > limits.max_elements:
+        raise FileTooLarge(f"the file holds {elements} numbers, the limit is {limits.max_elements}")
+    position = 0
+    for begin, end, name in sorted(spans):
+        if begin != position:
+            raise InvalidFile(f"tensor {name}'s data starts at byte {begin}, expected {position}")
+        position = end
+    if position != len(data) - 8 - size:
+        raise InvalidFile(
+            f"the tensors cover {position} bytes but the file holds {len(data) - 8 - size} "
+            "bytes of data (truncated or padded)"
+        )
+    try:
+        return dict(safetensors.numpy.load(data))
+    except Exception as exc:  # the library's own errors are not a public type
+        raise InvalidFile(f"the safetensors library cannot read the file: {exc}") from exc
+
+
+def _safetensors_entry(name: str, info: Any) -> tuple[int, int, int]:
+    if not isinstance(info, dict):
+        raise InvalidFile(f"tensor {name}: its header entry is not an object")
+    dtype = info.get("dtype")
+    if dtype not in _SAFETENSORS_DTYPES:
+        hint = (
+            "; save it as float32 (tensor.float())"
+            if dtype in ("BF16", "F8_E4M3", "F8_E5M2")
+            else ""
+        )
+        raise InvalidFile(f"tensor {name} has dtype {dtype!r}, which is not supported{hint}")
+    shape: Any = info.get("shape")
+    offsets: Any = info.get("data_offsets")
+    if not _ints(shape) or not _ints(offsets) or len(offsets) != 2:
+        raise InvalidFile(f"tensor {name}: shape and data_offsets must be lists of whole numbers")
+    begin, end = offsets
+    count = _count(tuple(shape))
+    need = count * np.dtype(_SAFETENSORS_DTYPES[dtype]).itemsize
+    if end - begin != need:
+        raise InvalidFile(
+            f"tensor {name}: shape {tuple(shape)} of {dtype} needs {need} bytes but its "
+            f"data_offsets span {end - begin}"
+        )
+    return begin, end, count
+
+
+def _ints(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+    )
+
+
+def _npz(data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise InvalidFile(f"the .npz file is not a valid zip archive: {exc}") from exc
+    if len(infos) > limits.max_tensors:
+        raise FileTooLarge(f"the file holds {len(infos)} arrays, the limit is {limits.max_tensors}")
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > limits.max_unpacked_bytes:
+        raise FileTooLarge(
+            f"the .npz unpacks to {unpacked} bytes, the limit is {limits.max_unpacked_bytes}"
+        )
+    tensors: dict[str, np.ndarray] = {}
+    elements = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        if not info.filename.endswith(".npy"):
+            raise InvalidFile(f"{info.filename!r} in the .npz is not a .npy array")
+        name = _check_name(info.filename[: -len(".npy")])
+        try:
+            tensors[name] = _npy_member(archive, info, name)
+        except (
+            ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, zlib.error
+        ) as exc:  # fmt: skip
+            raise InvalidFile(f"array {name} in the .npz cannot be read: {exc}") from exc
+        elements += tensors[name].size
+        if elements > limits.max_elements:
+            raise FileTooLarge(f"the file holds more than {limits.max_elements} numbers")
+    return tensors
+
+
+def _npy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
+    fmt = np.lib.format
+    with archive.open(info) as fp:
+        version = fmt.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fp)
+        else:
+            raise InvalidFile(f"array {name} uses .npy format {version}; save with NumPy's default")
+        header_end = fp.tell()
+    if dtype.hasobject:
+        raise UnsupportedFile(
+            f"array {name} holds Python objects, which only unpickling could read; Gatescope "
+            "never unpickles. Save plain numbers, e.g. np.savez(path, w=w.astype(np.float32))",
+            "file",
+        )
+    need = _count(tuple(shape)) * dtype.itemsize
+    if header_end + need != info.file_size:
+        raise InvalidFile(
+            f"array {name}: its header says shape {tuple(shape)} of {dtype} ({need} bytes) "
+            f"but it holds {info.file_size - header_end} bytes"
+        )
+    with archive.open(info) as fp:
+        arr: np.ndarray = fmt.read_array(fp, allow_pickle=False)
+    return arr
+
+
+def _json(data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidFile(f"the .json file is not valid JSON: {exc}") from exc
+    if not isinstance(obj, dict) or not obj:
+        raise InvalidFile('the .json file must be an object {"tensor name": [[numbers]], ...}')
+    if len(obj) > limits.max_tensors:
+        raise FileTooLarge(f"the file holds {len(obj)} tensors, the limit is {limits.max_tensors}")
+    return {_check_name(name): json_tensor(name, value) for name, value in obj.items()}
+
+
+def json_tensor(name: str, value: Any) -> np.ndarray:
+    """Nested lists of numbers (no booleans, strings or nulls, rectangular) -> float64 array."""
+    rows = [value]
+    while rows and isinstance(rows[0], list):
+        width = len(rows[0])
+        for k, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != width:
+                raise InvalidFile(f"tensor {name} is ragged: rows of different lengths at row {k}")
+        rows = [item for row in rows for item in row]
+    for item in rows:
+        if type(item) is not float and type(item) is not int:
+            raise InvalidFile(f"tensor {name} holds {str(item)[:20]!r}; only numbers are allowed")
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidFile(f"tensor {name} is not an array of numbers: {exc}") from exc
+    return arr
