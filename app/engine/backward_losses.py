@@ -19,7 +19,7 @@ LossKind = Literal["unit", "mse_h", "mse_readout", "xent"]
 LOSS_KINDS: tuple[str, ...] = ("unit", "mse_h", "mse_readout", "xent")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: targets are arrays, compared by identity
 class Loss:
     """What backward differentiates.
 
@@ -159,6 +159,10 @@ def loss_seeds(
     batched: bool,
 ) -> LossSeeds:
     """Value and initial gradients of `loss`. hs: each layer's h (T, B, H); logits (T, B, V)."""
+    if not isinstance(loss, Loss):
+        raise EngineError(
+            f"loss must be a Loss (kind one of {', '.join(LOSS_KINDS)}), not {loss!r}"
+        )
     if loss.kind not in LOSS_KINDS:
         raise EngineError(
             f"loss.kind {loss.kind!r} is unknown; expected one of {', '.join(LOSS_KINDS)}"

@@ -108,7 +108,7 @@ def test_readout_gradients_are_zero_for_a_loss_on_h() -> None:
     np.testing.assert_array_equal(grads.x, no_readout.x)
 
 
-BAD: list[tuple[Loss, dict[str, Any], type[Exception], str]] = [
+BAD: list[tuple[Any, dict[str, Any], type[Exception], str]] = [
     (Loss("hinge"), {}, EngineError, "loss.kind 'hinge' is unknown"),  # type: ignore[arg-type]
     (Loss("mse_h", targets=TARGETS_H, reduction="max"), {}, EngineError, "loss.reduction"),  # type: ignore[arg-type]
     (Loss("mse_h"), {}, EngineError, "loss.targets is missing"),
@@ -127,12 +127,13 @@ BAD: list[tuple[Loss, dict[str, Any], type[Exception], str]] = [
     (Loss("unit", step=1.5), {}, EngineError, "loss.step is 1.5; expected a whole number"),  # type: ignore[arg-type]
     (Loss("unit", targets=TARGETS_H), {}, EngineError, "loss.targets is given but kind unit"),
     (Loss("unit"), {"c0": np.zeros((1, 2, H + 1))}, ShapeError, "c0 has shape"),
+    ({"kind": "unit"}, {}, EngineError, "loss must be a Loss"),
 ]
 
 
 @pytest.mark.parametrize(("loss", "kwargs", "error", "message"), BAD, ids=lambda v: str(v)[:30])
 def test_bad_loss_is_refused_with_a_message_naming_the_field(
-    loss: Loss, kwargs: dict[str, Any], error: type[Exception], message: str
+    loss: Any, kwargs: dict[str, Any], error: type[Exception], message: str
 ) -> None:
     with pytest.raises(error, match=message):
         backward("lstm", PARAMS, X, loss, **kwargs)
