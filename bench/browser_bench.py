@@ -143,6 +143,7 @@ def write_section(text: str) -> None:
 
 
 def main() -> None:
+    load_before = os.getloadavg()[0]
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
     with tempfile.TemporaryDirectory() as data, sync_playwright() as p:
         proc, url = start_server(data)
@@ -166,7 +167,8 @@ def main() -> None:
         "## Explorer in headless Chromium (bench/browser_bench.py)",
         "",
         f"- Machine: {machine()}; Chromium {version} headless, 1280x720, --disable-gpu",
-        f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average before the run "
+        f"{load_before:.1f} (1 min; above ~1.5 the machine was shared and the figures suffer)",
         "",
         "| playback, H=128, T=1000 (D=8) | frames per second | timesteps shown in 3 s |",
         "|---|---|---|",
