@@ -146,8 +146,19 @@ def test_gradient_flow_shows_the_api_numbers(page: Page, base_url: str) -> None:
         assert _column(page, name, steps) == pytest.approx(values, rel=1e-12, abs=1e-300)
     # Three gradient lines and the forget-gate product are drawn.
     assert page.locator("#gradflow-chart .series-line").count() == 4
-    # The plain RNN's gradient fades faster towards t = 0 than the LSTM's cell-state path.
     assert page.locator("#gradflow-missing").count() == 0
+    # With its forget bias at +3 the random LSTM keeps far more gradient at t = 0 than the RNN;
+    # at PyTorch's default bias (0) it fades too: the page recomputes with the API.
+    assert _column(page, "lstm-h", steps)[0] > 100 * _column(page, "rnn-h", steps)[0]
+    page.locator("#forget-bias").select_option("0")
+    expect(page.locator(".gradflow-out")).to_have_attribute("data-forget-bias", "0")
+    sent = page.evaluate("window.gatescopeLearn.gradientFlow")
+    lstm0 = _api_gradients(base_url, sent["refs"][1], sent["inputs"][1])
+    assert _column(page, "lstm-h", steps) == pytest.approx(
+        lstm0["layers"][0]["dh_norm"],  # type: ignore[index]
+        rel=1e-12,
+    )
+    assert _column(page, "lstm-h", steps)[0] < _column(page, "rnn-h", steps)[0]
 
 
 def test_forget_product_is_the_running_product_of_the_api_forget_gate(

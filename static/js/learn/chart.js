@@ -27,7 +27,9 @@ export function drawLines(svg, series, { log = false, t = 0, yLabel = "" } = {})
     root.append("path").attr("class", "series-line").attr("data-series", s.name).attr("d", line(s.values))
       .attr("fill", "none").attr("stroke", s.colour).attr("stroke-width", 2).attr("stroke-dasharray", s.dash ?? null);
   });
-  const keys = root.append("g").attr("class", "chart-key").attr("transform", `translate(${M.left + 10},${H - M.bottom - 10 - 14 * (series.length - 1)})`);
+  const keys = root.append("g").attr("class", "chart-key").attr("transform", `translate(${M.left + 10},${M.top + 14})`);
+  keys.append("rect").attr("class", "chart-key-bg").attr("x", -4).attr("y", -14)
+    .attr("width", 190).attr("height", 14 * series.length + 6).attr("fill", "#fff").attr("opacity", 0.85);
   series.forEach((s, k) => {
     const g = keys.append("g").attr("transform", `translate(0,${k * 14})`);
     g.append("line").attr("x1", 0).attr("x2", 18).attr("y1", -4).attr("y2", -4).attr("stroke", s.colour).attr("stroke-width", 2).attr("stroke-dasharray", s.dash ?? null);

@@ -52,6 +52,33 @@ export function modelList() {
   return listing;
 }
 
+// PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)), from a seeded generator, with an
+// optional constant added to the forget gate's bias (rows H..2H of bias_ih, gate order i f g o).
+function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function inlineWeights({ cell, input_size: D, hidden_size: H, seed = 0 }, forgetBias = 0) {
+  const rows = { lstm: 4, gru: 3, rnn_tanh: 1 }[cell] * H;
+  const rand = mulberry32(seed + 1);
+  const k = 1 / Math.sqrt(H);
+  const u = () => +((rand() * 2 - 1) * k).toFixed(6);
+  const matrix = (r, c) => Array.from({ length: r }, () => Array.from({ length: c }, u));
+  const weights = {
+    weight_ih_l0: matrix(rows, D), weight_hh_l0: matrix(rows, H),
+    bias_ih_l0: Array.from({ length: rows }, u), bias_hh_l0: Array.from({ length: rows }, u),
+  };
+  if (cell === "lstm") for (let j = H; j < 2 * H; j++) weights.bias_ih_l0[j] += forgetBias;
+  return { cell, weights, layout: "torch" };
+}
+
 // entry: {id, fallback} -> {ref, info, trained}: the stored model when the server has it.
 export async function resolveModel(entry) {
   const models = await modelList();
@@ -60,7 +87,11 @@ export async function resolveModel(entry) {
     const info = { ...found, cell: found.cell, input_size: found.input_size, hidden_size: found.hidden_size };
     return { ref: { id: entry.id }, info, trained: true };
   }
-  return { ref: { ...entry.fallback, num_layers: 1 }, info: { ...entry.fallback, num_layers: 1 }, trained: false };
+  const info = { ...entry.fallback, num_layers: 1 };
+  if (entry.forgetBias !== undefined) {
+    return { ref: inlineWeights(info, entry.forgetBias), info: { ...info, forgetBias: entry.forgetBias }, trained: false };
+  }
+  return { ref: { ...entry.fallback, num_layers: 1 }, info, trained: false };
 }
 
 // A smooth input everyone can read: sin / cos of slowly varying frequency per feature.

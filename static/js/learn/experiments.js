@@ -3,7 +3,7 @@
 import { formatNumber, t as msg } from "../i18n.js";
 import { drawLines } from "./chart.js";
 import { gradients, oneHot, resolveModel, sineInputs, text, trace } from "./common.js";
-import { RECALL, SECTION_MODELS } from "./models.js";
+import { GRADIENT_FORGET_BIAS, RECALL, SECTION_MODELS } from "./models.js";
 import { diffNorms, forgetProduct } from "./views.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -32,7 +32,12 @@ function recallSequence(index, width, spec, gap) {
 const share = (v) => (v >= 0.001 ? formatNumber(v, 3) : v.toExponential(1));
 
 function noteModels(models) {
-  return models.map((m) => (m.trained ? m.ref.id : `${m.info.cell} (${msg("learn.random")}, seed ${m.info.seed})`)).join(" · ");
+  const one = (m) => {
+    if (m.trained) return m.ref.id;
+    const bias = m.info.forgetBias ? `, ${msg("learn.forget_bias_short", { b: m.info.forgetBias })}` : "";
+    return `${m.info.cell} (${msg("learn.random")}, seed ${m.info.seed}${bias})`;
+  };
+  return models.map(one).join(" · ");
 }
 
 // Two sequences that differ only in the first token ("France" or "Italy"); the distance between
@@ -67,42 +72,71 @@ export async function recallExperiment(ctx, { gap }) {
 }
 
 // BPTT on the same sequence for an RNN and an LSTM: ‖dL/dh_t‖ from the API, and along the
-// LSTM's cell line the running product of f_t that carries dL/dC back.
+// LSTM's cell line the running product of f_t that carries dL/dC back. Until trained models
+// are shipped, the reader picks the random LSTM's forget-gate bias and sees what it does.
 export async function gradientFlow(ctx, steps = 40) {
-  const models = await Promise.all([resolveModel(SECTION_MODELS.rnn), resolveModel(SECTION_MODELS.lstm)]);
   const box = text("div", "experiment");
   box.id = "gradient-flow";
   box.appendChild(text("h2", "", msg("learn.gradflow_title")));
   box.appendChild(text("p", "", msg("learn.gradflow_intro", { steps })));
+  const controls = text("div", "gradflow-controls");
+  const out = text("div", "gradflow-out");
+  box.append(controls, out);
   ctx.extra.appendChild(box);
-  const inputs = models.map((m) => sineInputs(steps, m.info.input_size));
-  const [rnnG, lstmG, lstmT] = await Promise.all([
-    gradients(models[0].ref, inputs[0]),
-    gradients(models[1].ref, inputs[1]),
-    trace(models[1].ref, inputs[1]),
-  ]);
-  const fprod = forgetProduct(lstmT.layers[0].f, 0);
-  const series = [];
-  if (rnnG?.h) series.push({ name: "rnn-h", values: rnnG.h, colour: COLOURS.rnn, label: msg("learn.series.rnn_dh") });
-  if (lstmG?.h) series.push({ name: "lstm-h", values: lstmG.h, colour: COLOURS.lstm, label: msg("learn.series.lstm_dh") });
-  if (lstmG?.c) series.push({ name: "lstm-c", values: lstmG.c, colour: COLOURS.lstmC, dash: "6 4", label: msg("learn.series.lstm_dc") });
-  series.push({ name: "fprod", values: fprod, colour: COLOURS.fprod, dash: "2 3", label: msg("learn.series.fprod") });
-  const svg = chartSvg(box, "gradflow-chart", msg("learn.gradflow_chart"));
-  drawLines(svg, series, { log: true, t: steps - 1 });
-  if (!rnnG || !lstmG) {
-    const miss = text("p", "hint", msg("learn.gradflow_missing"));
-    miss.id = "gradflow-missing";
-    box.appendChild(miss);
-  } else {
-    const shrink = (s) => (s[s.length - 1] > 0 ? s[0] / s[s.length - 1] : NaN);
-    box.appendChild(text("p", "experiment-summary", msg("learn.gradflow_summary", {
-      steps, rnn: shrink(rnnG.h).toExponential(2), lstm: shrink(lstmG.h).toExponential(2),
-    })));
+  const trainedLstm = (await resolveModel(SECTION_MODELS.lstm)).trained;
+  let bias = GRADIENT_FORGET_BIAS;
+  if (!trainedLstm) {
+    const label = text("label", "field inline", msg("learn.forget_bias_label"));
+    const select = document.createElement("select");
+    select.id = "forget-bias";
+    for (const b of [0, 1, 3]) select.appendChild(new Option(`+${b}`, String(b)));
+    select.value = String(bias);
+    label.appendChild(select);
+    controls.append(label, text("p", "hint", msg("learn.forget_bias_note")));
+    select.addEventListener("change", () => {
+      bias = Number(select.value);
+      draw(bias).catch((err) => { out.textContent = err.message; });
+    });
   }
-  box.appendChild(gradientTable(rnnG, lstmG, fprod));
-  // What was sent, so a test can ask the API the same question and compare.
-  globalThis.gatescopeLearn = { gradientFlow: { refs: models.map((m) => m.ref), inputs, unit: 0 } };
-  box.appendChild(text("p", "hint", noteModels(models)));
+  const draw = async (b) => {
+    const models = await Promise.all([
+      resolveModel(SECTION_MODELS.rnn),
+      resolveModel(trainedLstm ? SECTION_MODELS.lstm : { ...SECTION_MODELS.lstm, forgetBias: b }),
+    ]);
+    const inputs = models.map((m) => sineInputs(steps, m.info.input_size));
+    const [rnnG, lstmG, lstmT] = await Promise.all([
+      gradients(models[0].ref, inputs[0]),
+      gradients(models[1].ref, inputs[1]),
+      trace(models[1].ref, inputs[1]),
+    ]);
+    const fprod = forgetProduct(lstmT.layers[0].f, 0);
+    const series = [];
+    if (rnnG?.h) series.push({ name: "rnn-h", values: rnnG.h, colour: COLOURS.rnn, label: msg("learn.series.rnn_dh") });
+    if (lstmG?.h) series.push({ name: "lstm-h", values: lstmG.h, colour: COLOURS.lstm, label: msg("learn.series.lstm_dh") });
+    if (lstmG?.c) series.push({ name: "lstm-c", values: lstmG.c, colour: COLOURS.lstmC, dash: "6 4", label: msg("learn.series.lstm_dc") });
+    series.push({ name: "fprod", values: fprod, colour: COLOURS.fprod, dash: "2 3", label: msg("learn.series.fprod") });
+    out.replaceChildren();
+    const svg = chartSvg(out, "gradflow-chart", msg("learn.gradflow_chart"));
+    drawLines(svg, series, { log: true, t: steps - 1 });
+    if (!rnnG || !lstmG) {
+      const miss = text("p", "hint", msg("learn.gradflow_missing"));
+      miss.id = "gradflow-missing";
+      out.appendChild(miss);
+    } else {
+      const shrink = (s) => (s[s.length - 1] > 0 ? s[0] / s[s.length - 1] : NaN);
+      const summary = text("p", "experiment-summary", msg("learn.gradflow_summary", {
+        steps, rnn: shrink(rnnG.h).toExponential(2), lstm: shrink(lstmG.h).toExponential(2),
+      }));
+      summary.id = "gradflow-summary";
+      out.appendChild(summary);
+    }
+    out.appendChild(gradientTable(rnnG, lstmG, fprod));
+    out.appendChild(text("p", "hint", noteModels(models)));
+    out.dataset.forgetBias = String(b);
+    // What was sent, so a test can ask the API the same question and compare.
+    globalThis.gatescopeLearn = { gradientFlow: { refs: models.map((m) => m.ref), inputs, unit: 0 } };
+  };
+  await draw(bias);
 }
 
 function gradientTable(rnnG, lstmG, fprod) {

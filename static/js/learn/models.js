@@ -11,6 +11,10 @@ export const SECTION_MODELS = {
   recallLstm: { id: "delayed-recall-lstm", fallback: { cell: "lstm", input_size: 4, hidden_size: 8, seed: 2 } },
 };
 
+// The random LSTM of the gradient-flow view starts with this forget-gate bias (the reader can
+// change it): PyTorch's default (0) fades like the RNN, +1..+3 keeps the cell line open.
+export const GRADIENT_FORGET_BIAS = 3;
+
 // The delayed-recall sequence (France ... French): token indices into the model's one-hot
 // input. A trained model's metadata may name them (recall: {countries, distractor, query}).
 export const RECALL = { countries: [0, 1], distractor: 2, query: 3, gap: 24 };
