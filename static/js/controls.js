@@ -73,6 +73,7 @@ export function wireControls(ctx) {
     clearTimeout(typing);
     typing = setTimeout(() => { state.gen = "csv"; state.csv = $("numbers-input").value; markInput(); run(); }, 250);
   });
+  let retrace = 0;
   $("text-input").addEventListener("input", () => {
     const text = $("text-input").value;
     const vocab = app.info?.vocab ?? app.info?.vocabulary;
@@ -82,7 +83,13 @@ export function wireControls(ctx) {
       return;
     }
     markInput();
-    live.onText(text);
+    if (state.clamp) {
+      // Live steps are never clamped: with a clamp on, the whole text is traced again.
+      clearTimeout(retrace);
+      retrace = setTimeout(() => { state.text = text; run(); }, 250);
+    } else {
+      live.onText(text);
+    }
   });
   $("live-typing").addEventListener("change", () => live.setEnabled(hasVocab() && features.live && $("live-typing").checked));
   $("live-typing").closest("label").hidden = !features.live;

@@ -185,7 +185,10 @@ function modelRef() {
 const hasVocab = () => Boolean(app.info?.vocab?.length || app.info?.vocabulary?.length);
 
 function currentInput() {
-  if (hasVocab()) return { text: state.text || defaultText() };
+  if (hasVocab()) {
+    app.inputs = null;
+    return { text: state.text || defaultText() };
+  }
   if (state.gen === "csv") {
     const width = state.model ? app.info?.input_size : null;
     app.inputs = parseNumbers(state.csv, width);
