@@ -3,7 +3,7 @@
 import { formatNumber, t as msg } from "../i18n.js";
 import { drawLines } from "./chart.js";
 import { gradients, oneHot, resolveModel, sineInputs, text, trace } from "./common.js";
-import { GRADIENT_FORGET_BIAS, RECALL, SECTION_MODELS } from "./models.js";
+import { GRADIENT_FORGET_BIAS, RECALL, RECALL_FALLBACK, SECTION_MODELS } from "./models.js";
 import { diffNorms, forgetProduct } from "./views.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -40,21 +40,44 @@ function noteModels(models) {
   return models.map(one).join(" · ");
 }
 
-// Two sequences that differ only in the first token ("France" or "Italy"); the distance between
+// Token indices of the recall sequence for this model: by name in its vocabulary, else 0..3.
+function recallIndices(info) {
+  const vocab = info.vocab;
+  if (vocab) {
+    const at = (tok) => vocab.indexOf(tok);
+    const spec = { countries: RECALL.countries.map(at), distractor: at(RECALL.filler), query: at(RECALL.query) };
+    if ([...spec.countries, spec.distractor, spec.query].every((k) => k >= 0)) return { ...spec, names: RECALL.countries };
+  }
+  return { ...RECALL_FALLBACK, names: ["A", "B"] };
+}
+
+function answerAt(trace, info) {
+  const probs = trace.readout?.probs;
+  if (!probs) return null;
+  const row = probs[probs.length - 1];
+  let best = 0;
+  for (let k = 1; k < row.length; k++) if (row[k] > row[best]) best = k;
+  return (info.labels ?? info.vocab)?.[best] ?? `#${best}`;
+}
+
+// Two sequences that differ only in the first token ("France" or "Japan"); the distance between
 // their hidden states is what the network still knows about that token at each later step.
 export async function recallExperiment(ctx, { gap }) {
   const models = await Promise.all([resolveModel(SECTION_MODELS.recallRnn), resolveModel(SECTION_MODELS.recallLstm)]);
-  const spec = models[1].info.recall ?? RECALL;
-  const g = gap ?? spec.gap;
+  const g = gap ?? RECALL.gap;
   const series = [];
   const kept = [];
+  const answers = [];
   for (const [k, m] of models.entries()) {
     const D = m.info.input_size;
+    const spec = recallIndices(m.info);
     const [a, b] = await Promise.all([0, 1].map((i) => trace(m.ref, recallSequence(i, D, spec, g))));
     const d = diffNorms(a.layers[0].h, b.layers[0].h);
     const name = k === 0 ? "rnn" : "lstm";
     series.push({ name, values: d, colour: COLOURS[name], label: msg(`learn.series.${name}_memory`) });
     kept.push(d[0] > 0 ? d[d.length - 1] / d[0] : 0);
+    const [x, y] = [answerAt(a, m.info), answerAt(b, m.info)];
+    if (x !== null) answers.push(msg("learn.recall_answer", { model: m.ref.id, a: spec.names[0], x, b: spec.names[1], y }));
   }
   const box = text("div", "experiment");
   box.id = "recall-experiment";
@@ -66,6 +89,7 @@ export async function recallExperiment(ctx, { gap }) {
   }));
   summary.id = "recall-summary";
   box.appendChild(summary);
+  for (const line of answers) box.appendChild(text("p", "recall-answer", line));
   const trained = models.every((m) => m.trained);
   box.appendChild(text("p", "hint", `${msg(trained ? "learn.recall_trained_note" : "learn.recall_random_note")} ${noteModels(models)}`));
   ctx.extra.appendChild(box);

@@ -15,9 +15,10 @@ export const SECTION_MODELS = {
 // change it): PyTorch's default (0) fades like the RNN, +1..+3 keeps the cell line open.
 export const GRADIENT_FORGET_BIAS = 3;
 
-// The delayed-recall sequence (France ... French): token indices into the model's one-hot
-// input. A trained model's metadata may name them (recall: {countries, distractor, query}).
-export const RECALL = { countries: [0, 1], distractor: 2, query: 3, gap: 24 };
+// The delayed-recall sequence (France ... speak -> French): a trained model's tokens are looked
+// up by name in its vocabulary; a random fallback model reads one-hot indices 0..3 instead.
+export const RECALL = { countries: ["France", "Japan"], filler: "went", query: "speak", gap: 40 };
+export const RECALL_FALLBACK = { countries: [0, 1], distractor: 2, query: 3 };
 
 // The five cells of /compare, each a model entry as above.
 export const COMPARE_MODELS = {
