@@ -107,6 +107,14 @@ def _zero_layer(
     )
 
 
+def _sum(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """a + b, where None stands for nothing (no gradient)."""
+    if a is None or b is None:
+        return b if a is None else a
+    total: np.ndarray = a + b
+    return total
+
+
 def _batch(a: np.ndarray, axis: int, batched: bool) -> np.ndarray:
     """Insert a batch axis of 1 at `axis` when the caller gave none."""
     return a if batched else np.expand_dims(a, axis)
@@ -166,20 +174,21 @@ def backward(
             from_readout = (dl @ w_r).reshape(T, B, H)  # dL/dh_top through the readout
             dh_top = from_readout if dh_top is None else dh_top + from_readout
 
-    results: list[LayerGrads] = [None] * L  # type: ignore[list-item]
-    dh_out: np.ndarray | None = dh_top
+    top_down: list[LayerGrads] = []
+    dh_out: np.ndarray | None = dh_top  # what reaches layer k's h from outside its recurrence
     for k in reversed(range(L)):
         xin = xs if k == 0 else layers[k - 1]["h"]
         if dh_out is None:
-            results[k] = _zero_layer(weights, k, xin, B, H, has_c)
+            top_down.append(_zero_layer(weights, k, xin, B, H, has_c))
         else:
             c0_k = None if cs is None else cs[k]
-            results[k] = _layer_backward(
-                cell, weights, k, layers[k], xin, hs[k], c0_k, dh_out, schedule[k]
+            top_down.append(
+                _layer_backward(cell, weights, k, layers[k], xin, hs[k], c0_k, dh_out, schedule[k])
             )
-        if k > 0:
-            below, passed = seeds.dh[k - 1], None if dh_out is None else results[k].dxin
-            dh_out = below if passed is None else passed if below is None else below + passed
+        if k > 0:  # the layer below: its own loss term plus what this layer passed to its input
+            passed = None if dh_out is None else top_down[-1].dxin
+            dh_out = _sum(seeds.dh[k - 1], passed)
+    results = top_down[::-1]
 
     grads: dict[str, np.ndarray] = {}
     for res in results:
