@@ -30,6 +30,9 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", type=int, default=d.layers)
     parser.add_argument("--batch", type=int, default=d.batch, help="sequences per step")
     parser.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    parser.add_argument(
+        "--lr-floor", type=float, default=d.lr_floor, help="final lr as a share of --lr"
+    )
     parser.add_argument("--clip", type=float, default=d.clip, help="max global gradient norm")
     parser.add_argument(
         "--forget-bias", type=float, default=d.forget_bias, help="added to the LSTM's f bias"
@@ -55,6 +58,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         layers=args.layers,
         batch=args.batch,
         lr=args.lr,
+        lr_floor=args.lr_floor,
         clip=args.clip,
         forget_bias=args.forget_bias,
         length=args.length,

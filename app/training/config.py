@@ -18,8 +18,10 @@ class TrainConfig:
     length: sequence length for bracket-depth and sine, the truncated-BPTT chunk for char-lm.
     max_gap / curriculum (delayed-recall): training gaps are drawn from 1..max_gap, where
     max_gap grows linearly from 5 to its final value over the first `curriculum` steps
-    (0 = no curriculum). forget_bias is added to the forget gate's bias_ih at the start
-    (LSTM family), so memory is kept by default until training says otherwise.
+    (0 = no curriculum). The learning rate follows a half cosine from lr down to
+    lr * lr_floor (1.0 = constant), which settles the weights at the end. forget_bias is
+    added to the forget gate's bias_ih at the start (LSTM family), so memory is kept by
+    default until training says otherwise.
     """
 
     task: str
@@ -30,6 +32,7 @@ class TrainConfig:
     layers: int = 1
     batch: int = 32
     lr: float = 3e-3
+    lr_floor: float = 0.1  # cosine decay of the learning rate to lr * lr_floor at the last step
     clip: float = 1.0
     forget_bias: float = 1.0
     length: int = 0  # 0 = the task's own default
@@ -50,6 +53,8 @@ class TrainConfig:
         for name in ("lr", "clip"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} is {getattr(self, name)}, must be positive")
+        if not 0.0 <= self.lr_floor <= 1.0:
+            raise ValueError(f"lr_floor is {self.lr_floor}, must be in [0, 1]")
         for name in ("length", "curriculum", "eval_every", "seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} is {getattr(self, name)}, must be at least 0")

@@ -48,6 +48,13 @@ def init_model(config: TrainConfig, task: Task) -> Model:
     return Model(config.cell, params, readout)
 
 
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Half-cosine decay from config.lr at step 0 to config.lr * lr_floor at the last step."""
+    progress = step / max(1, config.steps - 1)
+    scale = config.lr_floor + (1.0 - config.lr_floor) * 0.5 * (1.0 + np.cos(np.pi * progress))
+    return float(config.lr * scale)
+
+
 def task_loss(task: Task, batch: Batch) -> Loss:
     """Cross-entropy for class targets, MSE through the readout for values; masked."""
     kind: LossKind = "xent" if task.target_kind == "classes" else "mse_readout"
@@ -156,6 +163,7 @@ def train(
             flat["readout.weight"] = grads.readout.weight
             flat["readout.bias"] = grads.readout.bias
             clipped, norm = clip_global_norm(flat, config.clip)
+            adam.lr = learning_rate(config, step)
             adam.step(weights, clipped)
             curve.step.append(step)
             curve.loss.append(grads.loss)

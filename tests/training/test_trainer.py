@@ -122,3 +122,14 @@ def test_train_main_refuses_a_bad_option_with_status_2(tmp_path, capsys):
     )
     assert status == 2
     assert "hidden is 0" in capsys.readouterr().err
+
+
+def test_learning_rate_falls_by_half_a_cosine_to_the_floor():
+    from app.training.loop import learning_rate
+
+    config = TrainConfig("sine", "lstm", hidden=2, steps=101, lr=0.01, lr_floor=0.1)
+    assert learning_rate(config, 0) == pytest.approx(0.01)
+    assert learning_rate(config, 50) == pytest.approx(0.0055)
+    assert learning_rate(config, 100) == pytest.approx(0.001)
+    flat = TrainConfig("sine", "lstm", hidden=2, steps=10, lr=0.01, lr_floor=1.0)
+    assert {learning_rate(flat, s) for s in range(10)} == {0.01}
