@@ -9,7 +9,7 @@ comma := ,
 # torch (for parity tests) is large: CI always installs it, elsewhere ask with WITH_TORCH=1.
 EXTRAS := test$(if $(or $(filter true,$(CI)),$(WITH_TORCH)),$(comma)torch,)
 
-.PHONY: run test lint typecheck unit e2e browser bench clean
+.PHONY: run test lint typecheck unit e2e browser bench clean retrain-models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: lint browser
 
 bench: $(VENV)/.installed-$(EXTRAS)
 	$(BIN)/python -m bench
+
+# Retrain every shipped model from scratch into app/builtin_models (their recorded commands).
+retrain-models: $(VENV)/.installed-$(EXTRAS)
+	$(BIN)/python -m app.training.retrain
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
