@@ -228,3 +228,10 @@ def test_tab_reaches_the_layers_and_shows_their_values(page: Page, base_url: str
     expect(cell).to_be_visible()
     assert float(cell.get_attribute("data-value") or "nan") == api["layers"][0]["g"][2][1]
     assert page.locator("#layer-g").get_attribute("aria-label") == "candidate cell state C̃ₜ"
+
+
+def test_an_api_refusal_is_shown_with_the_field_it_names(page: Page) -> None:
+    page.goto("/?hidden=5000&steps=4")
+    expect(page.locator("body[data-ready=error]")).to_be_attached()
+    expect(page.locator("#status")).to_contain_text("hidden_size")
+    expect(page.locator("#status")).to_have_class(re.compile(r"\berror\b"))
