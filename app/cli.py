@@ -11,18 +11,27 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.config import get_settings
+    from app.observability import log_config, prepare_metrics_dir, remove_metrics_dir
 
     settings = get_settings()
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=None if args.reload else (args.workers or settings.workers),
-        reload=args.reload,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=10,
-    )
+    workers = 1 if args.reload else (args.workers or settings.workers)
+    metrics_dir = prepare_metrics_dir(workers)  # before the workers start
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=None if args.reload else workers,
+            reload=args.reload,
+            log_config=log_config(settings.log_level, settings.log_format),
+            log_level=settings.log_level,
+            access_log=False,  # app.observability writes them, with the request id
+            root_path=settings.root_path,  # the prefix a proxy strips; see README "Deploy"
+            timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        )
+    finally:
+        remove_metrics_dir(metrics_dir)
     return 0
 
 

@@ -1,11 +1,12 @@
 """Settings, read once from the environment (prefix ``GATESCOPE_``)."""
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -16,9 +17,23 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     data_dir: Path = Path("data")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_format: Literal["text", "json"] = "text"
-    root_path: str = ""
-    cors_origins: list[str] = Field(default_factory=list)
+    log_format: Literal["text", "json"] = "text"  # json: one object a line (the image's)
+    root_path: str = ""  # the path prefix a reverse proxy strips, e.g. /gatescope
+    # Origins allowed to call the API from a browser: comma-separated or a JSON list; "*" for
+    # any. Empty (the default): no CORS headers, so only same-origin pages can read answers.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Seconds requests in flight get to finish after SIGTERM (keep below docker stop's 10 s).
+    shutdown_timeout_s: int = Field(default=8, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     # Request limits: each breach is a 413 or 422 naming the field and the limit.
     max_steps: int = Field(default=4096, ge=1)

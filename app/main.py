@@ -1,13 +1,16 @@
 """Application factory: builds the FastAPI app from settings."""
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import api_router
 from app.api.errors import install_error_handlers
 from app.api.health import health_router
+from app.api.metrics import metrics_router
 from app.config import Settings, get_settings
+from app.observability import REQUEST_ID_HEADER, ObservabilityMiddleware
 from app.paths import STATIC_DIR
 from app.security import install_security
 from app.web.learn import learn_router
@@ -25,7 +28,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     install_security(app, settings)
+    if settings.cors_origins:  # closed by default: no CORS headers at all
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "X-Delete-Token", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
+        )
+    app.add_middleware(ObservabilityMiddleware)  # outermost: times and logs everything
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(learn_router)

@@ -10,6 +10,7 @@ from app.api.resolve import Model, clamps, precheck, resolve_model, sequence, st
 from app.api.responses import TraceResponse, errors
 from app.api.schemas import TraceRequest
 from app.engine import Clamp, run_trace
+from app.observability import observe_trace
 
 trace_router = APIRouter(tags=["trace"], route_class=OrjsonRoute)
 
@@ -25,8 +26,9 @@ def _trace(
     tokens: list[str] | None,
 ) -> bytes:
     """Compute and encode in one worker thread: neither blocks the event loop."""
-    result = run_trace(model.cell, model.params, x, h0=h0, c0=c0, clamps=interventions,
-                       readout=model.readout, dtype=np.dtype(dtype), fields=fields)  # fmt: skip
+    with observe_trace(model.cell):  # gatescope_trace_compute_seconds on /metrics
+        result = run_trace(model.cell, model.params, x, h0=h0, c0=c0, clamps=interventions,
+                           readout=model.readout, dtype=np.dtype(dtype), fields=fields)  # fmt: skip
     return trace_json(result, dtype, tokens)
 
 
