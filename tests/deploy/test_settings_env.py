@@ -70,9 +70,7 @@ def test_data_dir_variable_is_where_uploads_live_and_survive(launch: Any, tmp_pa
 
 def test_max_steps_variable_changes_the_limit(launch: Any) -> None:
     served = launch({"GATESCOPE_MAX_STEPS": "5"})
-    ok = httpx.post(
-        f"{served.url}/api/v1/trace", json={"model": RANDOM_LSTM, "inputs": _inputs(5)}
-    )
+    ok = httpx.post(f"{served.url}/api/v1/trace", json={"model": RANDOM_LSTM, "inputs": _inputs(5)})
     assert ok.status_code == 200
     over = httpx.post(
         f"{served.url}/api/v1/trace", json={"model": RANDOM_LSTM, "inputs": _inputs(6)}
