@@ -57,7 +57,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     GATESCOPE_PORT=8000 \
     GATESCOPE_WORKERS=2 \
     GATESCOPE_DATA_DIR=/data \
-    GATESCOPE_LOG_FORMAT=json
+    GATESCOPE_LOG_FORMAT=json \
+    GATESCOPE_RATE_LIMIT_ENABLED=true
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
@@ -65,7 +66,7 @@ WORKDIR /data
 VOLUME /data
 EXPOSE 8000
 # The probe reads the same port variable the server binds; urllib, so no curl in the image.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('GATESCOPE_PORT', '8000'), timeout=2)"]
 # Exec form: the server is PID 1 and receives docker stop's SIGTERM itself (graceful shutdown).
 CMD ["gatescope", "serve"]

@@ -1,6 +1,7 @@
 """Each documented GATESCOPE_* variable changes what a real `gatescope serve` does."""
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from safetensors.numpy import save
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import free_port
+from tests.conftest import REPO, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -125,3 +126,21 @@ def test_root_path_variable_serves_behind_a_prefix_stripping_proxy(launch: Any) 
     assert "/gatescope/static/css/app.css" in page.text
     assert httpx.get(f"{served.url}/static/css/app.css").status_code == 200
     assert httpx.get(f"{served.url}/openapi.json").json()["servers"] == [{"url": "/gatescope"}]
+
+
+def test_every_setting_is_in_the_readme_table_with_its_default() -> None:
+    readme = (REPO / "README.md").read_text()
+    rows = dict(re.findall(r"^\| `GATESCOPE_(\w+)` \| ([^|]+) \|", readme, flags=re.M))
+    for name, field in Settings.model_fields.items():
+        key = name.upper()
+        assert key in rows, f"GATESCOPE_{key} is missing from README's settings table"
+        default = field.default_factory() if field.default_factory else field.default  # type: ignore[call-arg]
+        shown = rows[key].strip().strip("`")
+        if default in ("", []):
+            assert shown.startswith("(empty"), (key, shown)
+        elif isinstance(default, bool):
+            assert shown == str(default).lower(), (key, shown)
+        elif isinstance(default, float):
+            assert float(shown) == default, (key, shown)
+        else:
+            assert shown == str(default), (key, shown)
