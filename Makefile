@@ -9,7 +9,7 @@ comma := ,
 # torch (for parity tests) is large: CI always installs it, elsewhere ask with WITH_TORCH=1.
 EXTRAS := test$(if $(or $(filter true,$(CI)),$(WITH_TORCH)),$(comma)torch,)
 
-.PHONY: run test lint typecheck unit e2e browser bench clean retrain-models
+.PHONY: run test lint typecheck unit e2e browser docker-engine bench clean retrain-models
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,13 @@ lint: $(VENV)/.installed-$(EXTRAS)
 	$(BIN)/ruff format --check app tests bench scripts
 	$(BIN)/mypy app
 
-test: lint browser
+test: lint browser docker-engine
 	$(BIN)/pytest
+
+# The Docker smoke test's tools (tests/docker): Debian's docker.io, docker-compose and
+# debootstrap when root and missing; the test starts its own dockerd.
+docker-engine:
+	bash scripts/docker/engine.sh install
 
 bench: $(VENV)/.installed-$(EXTRAS)
 	$(BIN)/python -m bench

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A private Docker engine for the smoke test, for machines where none runs (CI here).
 #
-#   scripts/docker/engine.sh install   # root: apt-get install docker.io when dockerd is missing
+#   scripts/docker/engine.sh install   # root: apt-get install docker.io, docker-compose, debootstrap
+#                                      # (each only when missing)
 #   scripts/docker/engine.sh start     # prints DOCKER_HOST=unix://... once the engine answers
 #   scripts/docker/engine.sh stop RUNDIR
 #
@@ -13,14 +14,23 @@ set -euo pipefail
 CACHE=${GATESCOPE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gatescope}
 
 install_engine() {
-  if command -v dockerd >/dev/null 2>&1; then return 0; fi
+  # What the smoke test needs and is missing: an engine, Compose, debootstrap for the base.
+  local want=()
+  if ! command -v dockerd >/dev/null 2>&1 && ! docker version >/dev/null 2>&1; then
+    want+=(docker.io)
+  fi
+  if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+    want+=(docker-compose)
+  fi
+  command -v debootstrap >/dev/null 2>&1 || want+=(debootstrap)
+  [ ${#want[@]} -gt 0 ] || return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "dockerd is missing and this is not a root Debian machine: not installing it" >&2
+    echo "not root on Debian: not installing ${want[*]} (the Docker smoke test may skip)" >&2
     return 0
   fi
-  echo "Installing Debian's docker.io for the Docker smoke test..." >&2
+  echo "Installing ${want[*]} for the Docker smoke test..." >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}" >/dev/null
 }
 
 start_engine() {
