@@ -199,3 +199,20 @@ def test_chain_walks_the_four_focus_figures_each_step(page: Page) -> None:
     for name in ["f", "i", "c", "o", ""]:
         assert chain.get_attribute("data-focus") == name
         page.clock.run_for(420)  # WALK_MS in static/js/learn/sections.js
+
+
+def test_hovering_a_gru_strip_shows_the_api_value(page: Page, base_url: str) -> None:
+    open_section(page, "variants", "en")
+    page.locator(".learn-range").fill("3")
+    page.locator("#gru-strip-z-2").hover()
+    expect(page.locator("#tooltip")).to_be_visible()
+    expect(page.locator("#tooltip .tip-eq")).to_contain_text("σ")
+    sent = page.evaluate("window.gatescopeLearn.variants.gru")
+    res = httpx.post(
+        f"{base_url}/api/v1/trace",
+        json={"model": sent["ref"], "inputs": sent["inputs"]},
+        timeout=30,
+    )
+    z = res.json()["layers"][0]["z"][3]
+    shown = page.locator("#tooltip tr.current td").nth(1)
+    assert float(shown.get_attribute("data-value") or "nan") == pytest.approx(z[2], rel=1e-12)

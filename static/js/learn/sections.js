@@ -7,7 +7,7 @@ import { createStepper, resolveModel, sineInputs, text, trace } from "./common.j
 import { gradientFlow, recallExperiment } from "./experiments.js";
 import { SECTION_MODELS } from "./models.js";
 import { drawRnnModule, drawRolled, drawUnrolled } from "./rnn_figures.js";
-import { wireChainTooltip } from "./tooltip_wiring.js";
+import { wireChainTooltip, wireStripTooltip } from "./tooltip_wiring.js";
 import { CELL_LINE, GATE_PART, addCoupling, addPeepholes, drawGru, drawNotation, lightOnly } from "./variants.js";
 import { chainView, hPrev } from "./views.js";
 import { numbersTable } from "./numbers.js";
@@ -41,6 +41,15 @@ export function noteModel(ctx, model) {
     : msg("learn.model_random", { cell: model.info.cell, hidden: model.info.hidden_size, seed: model.info.seed });
 }
 
+const RNN_EQ = { pre: "aₜ = W_hh·hₜ₋₁ + W_xh·xₜ + b", h: "hₜ = tanh(aₜ)", h_prev: "hₜ₋₁", x: "xₜ" };
+const RNN_SYM = { pre: "aₜ", h: "hₜ", h_prev: "hₜ₋₁", x: "xₜ", loop: "hₜ₋₁" };
+const GRU_EQ = {
+  r: "rₜ = σ(W_ir·xₜ + b_ir + W_hr·hₜ₋₁ + b_hr)", z: "zₜ = σ(W_iz·xₜ + b_iz + W_hz·hₜ₋₁ + b_hz)",
+  n: "nₜ = tanh(W_in·xₜ + b_in + rₜ*(W_hn·hₜ₋₁ + b_hn))", h: "hₜ = (1 − zₜ)*nₜ + zₜ*hₜ₋₁",
+  zh: "zₜ*hₜ₋₁", zn: "(1 − zₜ)*nₜ",
+};
+const GRU_SYM = { r: "rₜ", z: "zₜ", n: "nₜ", h: "hₜ", h_prev: "hₜ₋₁", x: "xₜ", zh: "zₜ⊙hₜ₋₁", zn: "(1−zₜ)⊙nₜ" };
+
 function rnnView(tr_, inputs, t) {
   const layer = tr_.layers[0];
   return { x: inputs[t], h: layer.h[t], hPrev: hPrev(tr_, t), pre: layer.pre?.[t] ?? layer.h[t] };
@@ -48,8 +57,11 @@ function rnnView(tr_, inputs, t) {
 
 async function rolled(ctx) {
   const { inputs, trace: tr_ } = await run(SECTION_MODELS.rnn, ctx);
-  const fig = drawRolled(svgIn(ctx.body, "fig-rolled", "learn-svg narrow"), { hidden: tr_.hidden_size, inputSize: tr_.input_size });
-  createStepper(ctx.controls, { steps: tr_.steps, autoplay: true, onChange: (t) => fig.update(rnnView(tr_, inputs, t)) });
+  const svg = svgIn(ctx.body, "fig-rolled", "learn-svg narrow");
+  const fig = drawRolled(svg, { hidden: tr_.hidden_size, inputSize: tr_.input_size });
+  let v = null;
+  wireStripTooltip(svg, () => v && { x: v.x, h: v.h, h_prev: v.hPrev }, RNN_EQ, RNN_SYM);
+  createStepper(ctx.controls, { steps: tr_.steps, autoplay: true, onChange: (t) => fig.update((v = rnnView(tr_, inputs, t))) });
 }
 
 async function unrolled(ctx, { marks = null, rolledToo = true } = {}) {
@@ -65,8 +77,11 @@ async function unrolled(ctx, { marks = null, rolledToo = true } = {}) {
 
 async function rnnModule(ctx) {
   const { inputs, trace: tr_ } = await run(SECTION_MODELS.rnn, ctx);
-  const fig = drawRnnModule(svgIn(ctx.body, "fig-rnn-module"), { hidden: tr_.hidden_size, inputSize: tr_.input_size });
-  createStepper(ctx.controls, { steps: tr_.steps, onChange: (t) => fig.update(rnnView(tr_, inputs, t)) });
+  const svg = svgIn(ctx.body, "fig-rnn-module");
+  const fig = drawRnnModule(svg, { hidden: tr_.hidden_size, inputSize: tr_.input_size });
+  let v = null;
+  wireStripTooltip(svg, () => v && { x: v.x, h: v.h, h_prev: v.hPrev, pre: v.pre }, RNN_EQ, RNN_SYM);
+  createStepper(ctx.controls, { steps: tr_.steps, onChange: (t) => fig.update((v = rnnView(tr_, inputs, t))) });
   return { inputs, trace: tr_ };
 }
 
@@ -140,6 +155,7 @@ async function variants(ctx) {
     const svg = svgIn(box, `fig-${name}`);
     if (name === "gru") {
       const fig = drawGru(svg, { hidden: tr_.hidden_size, inputSize: tr_.input_size });
+      wireStripTooltip(svg, () => fig.values, GRU_EQ, GRU_SYM);
       painters.push((t) => fig.update({ at: chainView(tr_, inputs, t).at, hPrev: hPrev(tr_, t), x: inputs[t] }));
     } else {
       const prefix = `${name}-`;
@@ -153,6 +169,7 @@ async function variants(ctx) {
   const trained = runs.filter((r) => r.model.trained).length;
   ctx.note.textContent = trained ? msg("learn.variants_trained", { n: trained }) : msg("learn.variants_random");
   const steps = Math.min(...runs.map((r) => r.trace.steps));
+  globalThis.gatescopeLearn = { variants: Object.fromEntries(parts.map(([name], k) => [name, { ref: runs[k].model.ref, inputs: runs[k].inputs }])) };
   createStepper(ctx.controls, { steps, onChange: (t) => painters.forEach((p) => p(t)) });
 }
 

@@ -12,3 +12,19 @@ export function wireChainTooltip(chain) {
   });
   chain.svg.addEventListener("pointerleave", hideTooltip);
 }
+
+// The same for the Learn pages' own figures: hovering a vector strip shows its symbol, its
+// equation and its numbers at this step. values() -> {key: [numbers]} for the current step.
+const MAX_ROWS = 16;
+export function wireStripTooltip(svg, values, equations = {}, symbols = {}) {
+  svg.addEventListener("pointermove", (ev) => {
+    const strip = ev.target.closest?.(".strip[data-key]");
+    const key = strip?.dataset.key;
+    const v = key ? values()?.[key] : null;
+    if (!v) return hideTooltip();
+    const unit = Number(ev.target.dataset?.unit ?? -1);
+    const rows = v.slice(0, MAX_ROWS).map((value, u) => ({ label: `[${u}]`, value, current: u === unit }));
+    showTooltip(ev.clientX, ev.clientY, { title: symbols[key] ?? key, equation: equations[key], rows });
+  });
+  svg.addEventListener("pointerleave", hideTooltip);
+}

@@ -102,12 +102,14 @@ export function drawGru(svg, { hidden, inputSize }) {
     h: strip("h", 720, 60, "right", hidden, "h", "hₜ"),
     x: strip("x", 256, 480, "right", inputSize, "c", "xₜ"),
   };
+  let values = null;
   return {
     strips,
+    get values() { return values; },
     update({ at, hPrev, x }) {
       const zh = at.z.map((z, k) => z * hPrev[k]);
       const zn = at.z.map((z, k) => (1 - z) * at.n[k]);
-      const values = { h_prev: hPrev, r: at.r, z: at.z, zh, n: at.n, zn, h: at.h, x };
+      values = { h_prev: hPrev, r: at.r, z: at.z, zh, n: at.n, zn, h: at.h, x };
       for (const [k, s] of Object.entries(strips)) s.paint(values[k]);
     },
   };
