@@ -158,7 +158,8 @@ def machine() -> list[str]:
     return [
         f"- CPU: {model}, {os.cpu_count()} logical cores; one BLAS/torch thread each",
         f"- Python {platform.python_version()}, NumPy {np.__version__} ({blas}), torch {torch_v}",
-        f"- Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; medians of interleaved rounds",
+        f"- Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; 1-minute load average at "
+        f"the end {os.getloadavg()[0]:.2f} (other work on the 2 cores slows some contenders more)",
     ]
 
 
