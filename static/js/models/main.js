@@ -34,6 +34,9 @@ function wireDrop() {
     zone.classList.remove("over");
     pick(ev.dataTransfer?.files?.[0] ?? null);
   });
+  zone.addEventListener("click", (ev) => {
+    if (ev.target !== input) input.click();
+  });
   zone.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); input.click(); }
   });
