@@ -222,7 +222,6 @@ class ModelStore:
             return self.info(model_id), None
         except ModelNotFound:
             pass
-        self._check_quota()
         token = secrets.token_urlsafe(24)
         data = {
             **fields,
@@ -231,6 +230,7 @@ class ModelStore:
             TOKEN_KEY: _token_hash(token),
         }
         blob = safetensors.numpy.save(tensors, metadata={META_KEY: orjson.dumps(data).decode()})
+        self._check_quota(len(blob))
         try:
             created = atomic.write_new(self._path(model_id), bytes(blob))
         except OSError as exc:
@@ -240,18 +240,19 @@ class ModelStore:
         info = self.info(model_id)
         return info, token if created else None
 
-    def _check_quota(self) -> None:
+    def _check_quota(self, new_bytes: int) -> None:
         files = self._files()
-        used = sum(size for _, size in files.values())
+        used = sum(size for _, size in files.values()) + new_bytes
         if len(files) >= self.max_models:
             raise StoreFull(
                 f"the store holds {len(files)} uploaded models, the limit is {self.max_models} "
                 "(max_stored_models)",
                 "file",
             )
-        if used >= self.max_bytes:
+        if used > self.max_bytes:
             raise StoreFull(
-                f"the store holds {used} bytes, the limit is {self.max_bytes} (max_store_bytes)",
+                f"with this model the store would hold {used} bytes, the limit is "
+                f"{self.max_bytes} (max_store_bytes)",
                 "file",
             )
 

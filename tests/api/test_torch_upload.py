@@ -1,0 +1,84 @@
+"""A real PyTorch model, saved as torch users save it, uploaded and traced through the API."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.helpers import VOCAB
+from tests.conftest import skip_or_fail
+
+pytestmark = pytest.mark.torch
+
+TEXT = "abc. cab a.b"
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        skip_or_fail("torch is not installed (pip install '.[torch]')")
+    return torch
+
+
+def _model(torch: Any, kind: str, layers: int) -> Any:
+    class CharModel(torch.nn.Module):  # type: ignore[misc]
+        """An RNN inside a module with a Linear readout: what people actually train."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            rnn = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
+            self.rnn = rnn(len(VOCAB), 16, num_layers=layers)
+            self.head = torch.nn.Linear(16, len(VOCAB))
+
+        def forward(self, x: Any) -> Any:
+            out, state = self.rnn(x)
+            return out, self.head(out), state
+
+    torch.manual_seed(0)
+    return CharModel().eval()
+
+
+@pytest.mark.parametrize(("kind", "layers"), [("lstm", 2), ("gru", 1)])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_saved_torch_module_uploads_and_traces_like_torch(
+    client: TestClient, tmp_path: Path, kind: str, layers: int, dtype: str
+) -> None:
+    torch = _torch()
+    from safetensors.torch import save_file
+
+    model = _model(torch, kind, layers)
+    path = tmp_path / "model.safetensors"
+    save_file(model.state_dict(), str(path))
+    res = client.post(
+        "/api/v1/models",
+        data={"cell": kind, "layout": "torch", "name": "torch", "vocab": json.dumps(VOCAB)},
+        files={"file": ("model.safetensors", path.read_bytes())},
+    )
+    assert res.status_code in (200, 201), res.text
+    assert res.json()["readout_size"] == len(VOCAB)
+
+    body = {"model": {"id": res.json()["id"]}, "text": TEXT, "dtype": dtype}
+    traced = client.post("/api/v1/trace", json=body).json()
+
+    x = torch.eye(len(VOCAB))[[VOCAB.index(ch) for ch in TEXT]].unsqueeze(1)  # (T, 1, V)
+    with torch.no_grad():
+        out, logits, state = model(x)  # float32, as the model was trained
+    h_n = state[0] if kind == "lstm" else state
+    # float64 output: within 1e-5 of torch's float32 pass; float32 output: the same plus the
+    # display rounding to 5 decimals (half a unit of the last place, 5e-6).
+    tol = 1e-5 if dtype == "float64" else 1e-5 + 5e-6
+    top = traced["layers"][-1]
+    np.testing.assert_allclose(top["h"], out[:, 0].numpy(), atol=tol)
+    np.testing.assert_allclose(traced["readout"]["logits"], logits[:, 0].numpy(), atol=tol)
+    probs = torch.softmax(logits[:, 0], dim=-1).numpy()
+    np.testing.assert_allclose(traced["readout"]["probs"], probs, atol=tol)
+    np.testing.assert_allclose(traced["h_n"], h_n[:, 0].numpy(), atol=tol)
+    if kind == "lstm":
+        np.testing.assert_allclose(traced["c_n"], state[1][:, 0].numpy(), atol=tol)
+    if dtype == "float32":
+        h = np.asarray(top["h"])
+        np.testing.assert_array_equal(h, np.round(h, 5))
