@@ -75,6 +75,19 @@ _LIST = [
         },
     ),
     Recipe(
+        "sine-rnn",
+        "Next value of a sine (plain RNN)",
+        TrainConfig("sine", "rnn_tanh", hidden=16, steps=600, lr=0.01),
+        {
+            "en": "A plain tanh RNN on the sine task, trained briefly. The wave needs only a "
+            "short memory, so even an RNN without gates predicts it well. The cheapest model "
+            "to retrain: the test suite retrains it to check that training is reproducible.",
+            "zh": "在正弦任务上短时间训练的普通 tanh RNN。预测这种波只需要短期记忆，"
+            "所以没有门的 RNN 也能做得不错。它是重新训练最便宜的模型："
+            "测试会重新训练它，检验训练结果可复现。",
+        },
+    ),
+    Recipe(
         "char-lm-lstm",
         "Pride and Prejudice, character by character (LSTM)",
         TrainConfig("char-lm", "lstm", hidden=64, steps=3000, lr=0.005),

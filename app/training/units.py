@@ -231,11 +231,16 @@ def char_unit_scores(model: Model, text: str, vocab_index: dict[str, int]) -> di
     return scores
 
 
+CHAR_PROBE = 40_000  # characters at the end of the training text used to pick the units
+
+
 def find_char_units(task: CharLM, model: Model, min_r: float = 0.5) -> list[UnitNote]:
-    """The best unit for each feature on the held-out text, listed when |r| >= min_r."""
+    """The best unit for each feature, listed when |r| >= min_r. Units are picked on the last
+    CHAR_PROBE characters of the training text, so the held-out text stays a fair test."""
     assert task.vocab is not None
     index = {ch: i for i, ch in enumerate(task.vocab)}
-    scores = char_unit_scores(model, task.held_out_text, index)
+    probe = task.text[len(task.train_ids) - CHAR_PROBE : len(task.train_ids)]
+    scores = char_unit_scores(model, probe, index)
     notes = []
     for name, (en, zh) in CHAR_TEXTS.items():
         best = max(

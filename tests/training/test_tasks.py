@@ -32,11 +32,16 @@ def test_delayed_recall_puts_country_gap_and_query_in_place():
     ]
 
 
-def test_delayed_recall_training_gaps_span_the_range():
+def test_delayed_recall_training_gaps_span_the_range_one_gap_per_batch():
     task = DelayedRecall(min_gap=3, max_gap=9, prefix=0)
-    batch, _, country_step = task.make(np.random.default_rng(0), 500)
-    gaps = batch.x.shape[0] - 2 - country_step
-    assert gaps.min() == 3 and gaps.max() == 9
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(100):
+        batch, _, country_step = task.make(rng, 8)
+        gaps = batch.x.shape[0] - 2 - country_step
+        assert len(set(gaps)) == 1  # no row gets a long filler prefix by padding
+        seen.add(int(gaps[0]))
+    assert seen == set(range(3, 10))
 
 
 def test_delayed_recall_refuses_bad_sizes():

@@ -60,8 +60,10 @@ class DelayedRecall:
     """Sequences of (fillers, country, `gap` fillers, "speak"); target: the language.
 
     countries: K, how many country/language pairs (2..8). Training gaps are drawn uniformly
-    from [min_gap, max_gap]; prefix: at most this many fillers before the country.
-    Rows of a batch are left-padded with fillers to one length, so the query is the last step.
+    from [min_gap, max_gap], one gap per batch; prefix: at most this many fillers before the
+    country, drawn per row. Rows are left-padded with fillers to one length (at most `prefix`
+    extra), so the query is the last step and a short gap also means a short sequence, as it
+    does when a person types one.
     """
 
     countries: int = 4
@@ -98,16 +100,15 @@ class DelayedRecall:
         batch_size: int,
         gap: int | None = None,
     ) -> tuple[Batch, np.ndarray, np.ndarray]:
-        """A batch with a fixed `gap` (or drawn per row when None).
+        """A batch whose rows all have this `gap` (drawn from the training range when None).
 
         Returns (batch, country (B,) in 0..K-1, country_step (B,) where the country stands).
         """
         check_positive("batch_size", batch_size)
-        if gap is not None:
-            check_positive("gap", gap, 0)
-            gaps = np.full(batch_size, gap)
-        else:
-            gaps = rng.integers(self.min_gap, self.max_gap + 1, size=batch_size)
+        if gap is None:
+            gap = int(rng.integers(self.min_gap, self.max_gap + 1))
+        check_positive("gap", gap, 0)
+        gaps = np.full(batch_size, gap)
         prefixes = rng.integers(0, self.prefix + 1, size=batch_size)
         lengths = prefixes + gaps + 2
         T = int(lengths.max())

@@ -1,0 +1,164 @@
+"""The shipped models do what their metadata says, on data they have never seen."""
+
+import json
+import shlex
+
+import numpy as np
+import pytest
+
+from app.engine.tasks import BracketDepth, CharLM, DelayedRecall, Sine
+from app.engine.tasks.char_lm import FEATURES
+from app.training.builtin import BUILTIN_DIR
+from app.training.config import CORPUS
+from app.training.metrics import (
+    depth_accuracy,
+    evaluate,
+    held_out_bits,
+    recall_accuracy,
+    sine_errors,
+    trace,
+)
+from app.training.recipes import RECIPES
+from app.training.units import correlation
+from tests.training.conftest import as_model, listed_unit
+
+FRESH = 777  # a seed no shipped metric or unit was measured with
+REQUIRED = {"id", "name", "cell", "input_size", "hidden_size", "num_layers", "task", "vocab",
+            "labels", "readout", "description", "units", "metrics", "command", "seed"}  # fmt: skip
+
+
+def test_every_recipe_is_shipped_with_its_metadata(builtin):
+    assert sorted(builtin) == sorted(RECIPES)
+    for model_id, item in builtin.items():
+        meta = item.meta
+        assert set(meta) >= REQUIRED, model_id
+        assert meta["id"] == model_id and meta["cell"] == RECIPES[model_id].config.cell
+        assert set(meta["description"]) == {"en", "zh"}
+        for unit in meta["units"]:
+            assert 0 <= unit["unit"] < meta["hidden_size"] and set(unit["what"]) == {"en", "zh"}
+        assert f"--id={model_id}" in meta["command"]
+        assert meta["hidden_size"] == item.params["weight_hh_l0"].shape[1]
+
+
+def test_shipped_models_take_at_most_10_mb():
+    total = sum(p.stat().st_size for p in BUILTIN_DIR.iterdir() if p.is_file())
+    assert total <= 10 * 1024 * 1024
+
+
+def test_the_store_accepts_every_shipped_model(builtin):
+    from app.store.builtin import to_stored
+
+    for item in builtin.values():
+        stored = to_stored(item)
+        assert stored.info.source == "builtin" and stored.readout is not None
+
+
+@pytest.mark.slow
+def test_delayed_recall_lstm_remembers_over_40_steps_and_the_rnn_does_not(builtin):
+    task = DelayedRecall()
+    lstm = recall_accuracy(
+        task, as_model(builtin["delayed-recall-lstm"]), np.random.default_rng(FRESH), 40, 1000
+    )
+    rnn = recall_accuracy(
+        task, as_model(builtin["delayed-recall-rnn"]), np.random.default_rng(FRESH), 40, 1000
+    )
+    assert lstm >= 0.99
+    assert rnn <= lstm - 0.30
+    # same size, same budget: only the cell differs
+    a = RECIPES["delayed-recall-lstm"].config
+    b = RECIPES["delayed-recall-rnn"].config
+    assert (a.hidden, a.steps, a.batch, a.lr, a.curriculum) == (
+        b.hidden,
+        b.steps,
+        b.batch,
+        b.lr,
+        b.curriculum,
+    )
+
+
+@pytest.mark.slow
+def test_delayed_recall_memory_unit_keeps_its_forget_gate_open_across_the_gap(builtin):
+    item = builtin["delayed-recall-lstm"]
+    unit = listed_unit(item, "memory")
+    assert unit["field"] == "c"
+    task = DelayedRecall()
+    batch, country, country_step = task.make(np.random.default_rng(FRESH), 500, gap=40)
+    fields = trace(as_model(item), batch.x).layers[unit["layer"]]
+    at, T = int(country_step[0]), batch.x.shape[0]
+    assert np.all(country_step == at)
+    u = unit["unit"]
+    f_gap = fields["f"][at + 1 : T - 1, :, u]  # (40, B): every step of the gap
+    assert f_gap.shape[0] == 40
+    assert f_gap.mean(axis=1).min() >= 0.9
+    assert np.mean(f_gap >= 0.9) >= 0.99
+    i_mean = fields["i"][: T - 1, :, u].mean(axis=1)  # up to the query
+    assert int(np.argmax(i_mean)) == at
+    # and what it keeps is the country: c just before the query sorts the rows by country
+    c_end = fields["c"][T - 2, :, u]
+    means = np.array([c_end[country == k].mean() for k in range(task.countries)])
+    spread = np.array([c_end[country == k].std() for k in range(task.countries)])
+    gaps = np.diff(np.sort(means))
+    assert gaps.min() > 2 * spread.max()
+
+
+@pytest.mark.slow
+def test_bracket_depth_is_exact_up_to_depth_8_and_a_unit_counts(builtin):
+    item = builtin["bracket-depth-lstm"]
+    task = BracketDepth()
+    assert task.max_depth == 8
+    acc = depth_accuracy(task, as_model(item), np.random.default_rng(FRESH), 500)
+    assert acc["depth_accuracy"] >= 0.99
+    unit = listed_unit(item, "counter")
+    batch, depth = task.make(np.random.default_rng(FRESH + 1), 300)
+    values = trace(as_model(item), batch.x).layers[unit["layer"]][unit["field"]][:, :, unit["unit"]]
+    r = correlation(depth.ravel().astype(float), values.reshape(-1, 1))[0]
+    assert unit["field"] == "c"
+    assert abs(r) >= 0.9
+
+
+@pytest.mark.slow
+def test_sine_lstm_beats_repeating_the_last_value_5_times(builtin):
+    err = sine_errors(Sine(), as_model(builtin["sine-lstm"]), np.random.default_rng(FRESH), 500)
+    assert err["rmse"] * 5 <= err["repeat_last_rmse"]
+
+
+@pytest.mark.slow
+def test_char_lm_beats_unigram_by_a_bit_and_a_listed_unit_does_what_it_says(builtin):
+    item = builtin["char-lm-lstm"]
+    task = CharLM(CORPUS.read_text(encoding="utf-8"))
+    bits = held_out_bits(task, as_model(item))
+    assert bits <= task.unigram_bits() - 1.0
+    assert item.meta["metrics"]["held_out_bits_per_char"] == pytest.approx(bits, rel=1e-6)
+    from app.engine.tasks import one_hot
+
+    text = task.held_out_text
+    x = one_hot(task.encode_ids(text), task.input_size)[:, None, :]
+    fields = trace(as_model(item), x).layers[0]
+    checked = []
+    for unit in item.meta["units"]:
+        label = FEATURES[unit["kind"]](text)
+        values = fields[unit["field"]][:, 0, unit["unit"]]
+        r = correlation(label, values.reshape(-1, 1))[0]
+        checked.append((unit["kind"], abs(r)))
+    assert max(r for _, r in checked) >= 0.7, checked
+
+
+@pytest.mark.slow
+def test_retraining_sine_rnn_with_its_recorded_command_gives_its_metrics(builtin, tmp_path):
+    from app.training.cli import train_main
+
+    meta = builtin["sine-rnn"].meta
+    argv = shlex.split(meta["command"])
+    assert argv[:2] == ["gatescope", "train"]
+    out = [a for a in argv if a.startswith("--out=")]
+    argv = [a for a in argv[2:] if a not in out] + [f"--out={tmp_path}", "--quiet"]
+    assert train_main(argv) == 0
+    again = json.loads((tmp_path / "sine-rnn.json").read_text())
+    assert again["metrics"].keys() == meta["metrics"].keys()
+    for name, value in meta["metrics"].items():
+        assert again["metrics"][name] == pytest.approx(value, rel=0.01), name
+    # and the stored weights give the stored metrics
+    task = Sine()
+    assert evaluate(task, as_model(builtin["sine-rnn"]))["rmse"] == pytest.approx(
+        meta["metrics"]["rmse"], rel=1e-6
+    )
