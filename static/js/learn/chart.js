@@ -1,7 +1,7 @@
 // A small line chart over time (d3): several named series, optional log scale, a time cursor.
 import d3 from "../d3.js";
 
-const M = { left: 50, right: 16, top: 12, bottom: 26 };
+const M = { left: 50, right: 16, top: 30, bottom: 26 };
 
 // series: [{name, values, colour, dash, label}]
 export function drawLines(svg, series, { log = false, t = 0, yLabel = "" } = {}) {
@@ -21,20 +21,21 @@ export function drawLines(svg, series, { log = false, t = 0, yLabel = "" } = {})
     : d3.scaleLinear().domain([lo, hi]).nice().range([H - M.bottom, M.top]);
   root.append("g").attr("transform", `translate(0,${H - M.bottom})`).call(d3.axisBottom(x).ticks(8));
   root.append("g").attr("transform", `translate(${M.left},0)`).call(log ? d3.axisLeft(y).ticks(5, ".0e") : d3.axisLeft(y).ticks(5));
-  if (yLabel) root.append("text").attr("class", "axis-label").attr("x", M.left + 4).attr("y", M.top + 2).text(yLabel);
   const line = d3.line().defined((v) => Number.isFinite(v) && (!log || v > 0)).x((_, k) => x(k)).y((v) => y(v));
   series.forEach((s) => {
     root.append("path").attr("class", "series-line").attr("data-series", s.name).attr("d", line(s.values))
       .attr("fill", "none").attr("stroke", s.colour).attr("stroke-width", 2).attr("stroke-dasharray", s.dash ?? null);
   });
-  const keys = root.append("g").attr("class", "chart-key").attr("transform", `translate(${M.left + 10},${M.top + 14})`);
-  keys.append("rect").attr("class", "chart-key-bg").attr("x", -4).attr("y", -14)
-    .attr("width", 190).attr("height", 14 * series.length + 6).attr("fill", "#fff").attr("opacity", 0.85);
-  series.forEach((s, k) => {
-    const g = keys.append("g").attr("transform", `translate(0,${k * 14})`);
+  // The key runs along the top, outside the plot, so it never hides a line.
+  const keys = root.append("g").attr("class", "chart-key").attr("transform", `translate(${M.left},14)`);
+  let x0 = 0;
+  series.forEach((s) => {
+    const g = keys.append("g").attr("transform", `translate(${x0},0)`);
     g.append("line").attr("x1", 0).attr("x2", 18).attr("y1", -4).attr("y2", -4).attr("stroke", s.colour).attr("stroke-width", 2).attr("stroke-dasharray", s.dash ?? null);
-    g.append("text").attr("x", 22).attr("y", 0).attr("class", "axis-label").text(s.label ?? s.name);
+    const label = g.append("text").attr("x", 22).attr("y", 0).attr("class", "axis-label").text(s.label ?? s.name);
+    x0 += 30 + (label.node().getComputedTextLength?.() || 60);
   });
+  if (yLabel) keys.append("text").attr("class", "axis-label").attr("x", x0 + 10).attr("y", 0).text(yLabel);
   const cursor = root.append("line").attr("class", "cursor chart-cursor").attr("y1", M.top).attr("y2", H - M.bottom);
   const move = (step) => cursor.attr("x1", x(step)).attr("x2", x(step)).attr("data-t", step);
   move(t);

@@ -22,9 +22,11 @@ function chartSvg(parent, id, title) {
   return svg;
 }
 
+// [prefix..., country, gap fillers (cycled), query] as one-hot rows.
 function recallSequence(index, width, spec, gap) {
-  const rows = [oneHot(spec.countries[index], width)];
-  for (let k = 0; k < gap; k++) rows.push(oneHot(spec.distractor, width));
+  const rows = spec.prefix.map((k) => oneHot(k, width));
+  rows.push(oneHot(spec.countries[index], width));
+  for (let k = 0; k < gap; k++) rows.push(oneHot(spec.fillers[k % spec.fillers.length], width));
   rows.push(oneHot(spec.query, width));
   return rows;
 }
@@ -45,8 +47,10 @@ function recallIndices(info) {
   const vocab = info.vocab;
   if (vocab) {
     const at = (tok) => vocab.indexOf(tok);
-    const spec = { countries: RECALL.countries.map(at), distractor: at(RECALL.filler), query: at(RECALL.query) };
-    if ([...spec.countries, spec.distractor, spec.query].every((k) => k >= 0)) return { ...spec, names: RECALL.countries };
+    const spec = {
+      prefix: RECALL.prefix.map(at), countries: RECALL.countries.map(at), fillers: RECALL.fillers.map(at), query: at(RECALL.query),
+    };
+    if ([...spec.prefix, ...spec.countries, ...spec.fillers, spec.query].every((k) => k >= 0)) return { ...spec, names: RECALL.countries };
   }
   return { ...RECALL_FALLBACK, names: ["A", "B"] };
 }
@@ -72,7 +76,7 @@ export async function recallExperiment(ctx, { gap }) {
     const D = m.info.input_size;
     const spec = recallIndices(m.info);
     const [a, b] = await Promise.all([0, 1].map((i) => trace(m.ref, recallSequence(i, D, spec, g))));
-    const d = diffNorms(a.layers[0].h, b.layers[0].h);
+    const d = diffNorms(a.layers[0].h, b.layers[0].h).slice(spec.prefix.length);
     const name = k === 0 ? "rnn" : "lstm";
     series.push({ name, values: d, colour: COLOURS[name], label: msg(`learn.series.${name}_memory`) });
     kept.push(d[0] > 0 ? d[d.length - 1] / d[0] : 0);
@@ -90,8 +94,9 @@ export async function recallExperiment(ctx, { gap }) {
   summary.id = "recall-summary";
   box.appendChild(summary);
   for (const line of answers) box.appendChild(text("p", "recall-answer", line));
-  const trained = models.every((m) => m.trained);
-  box.appendChild(text("p", "hint", `${msg(trained ? "learn.recall_trained_note" : "learn.recall_random_note")} ${noteModels(models)}`));
+  const n = models.filter((m) => m.trained).length;
+  const note = n === models.length ? "learn.recall_trained_note" : n ? "learn.recall_mixed_note" : "learn.recall_random_note";
+  box.appendChild(text("p", "hint", `${msg(note)} ${noteModels(models)}`));
   ctx.extra.appendChild(box);
 }
 

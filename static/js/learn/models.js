@@ -17,8 +17,14 @@ export const GRADIENT_FORGET_BIAS = 3;
 
 // The delayed-recall sequence (France ... speak -> French): a trained model's tokens are looked
 // up by name in its vocabulary; a random fallback model reads one-hot indices 0..3 instead.
-export const RECALL = { countries: ["France", "Japan"], filler: "went", query: "speak", gap: 40 };
-export const RECALL_FALLBACK = { countries: [0, 1], distractor: 2, query: 3 };
+export const RECALL = {
+  prefix: ["I", "grew", "up", "in"],
+  countries: ["France", "Japan"],
+  fillers: ["in", "went", "we", "I", "and", "up", "years", "then", "by", "moved", "grew", "the"],
+  query: "speak",
+  gap: 40,
+};
+export const RECALL_FALLBACK = { prefix: [], countries: [0, 1], fillers: [2], query: 3 };
 
 // The five cells of /compare, each a model entry as above.
 export const COMPARE_MODELS = {
