@@ -93,6 +93,7 @@ async function refresh() {
     const row = body.insertRow();
     row.dataset.id = m.id;
     row.insertCell().textContent = m.name ?? m.id;
+    row.cells[0].title = describe(m);
     row.insertCell().textContent = m.cell ?? "";
     row.insertCell().textContent = `${m.input_size ?? "?"} → ${m.hidden_size ?? "?"} × ${m.num_layers ?? 1}`;
     row.insertCell().textContent = m.task ?? "";
@@ -123,7 +124,8 @@ async function showDetail(id) {
   $("model-detail").hidden = false;
   $("model-detail").dataset.id = id;
   $("detail-name").textContent = m.name ?? id;
-  $("detail-description").textContent = describe(m);
+  const lookAt = m.look_at && typeof m.look_at === "object" ? m.look_at[lang] ?? m.look_at.en : "";
+  $("detail-description").textContent = [describe(m), lookAt].filter(Boolean).join(" ");
   const dl = $("detail-meta");
   dl.replaceChildren();
   const rows = [["id", m.id], ["cell", m.cell], ["input_size", m.input_size], ["hidden_size", m.hidden_size], ["num_layers", m.num_layers], ["task", m.task], ["vocab", m.vocab ? `${m.vocab.length}` : null], ["metrics", m.metrics ? JSON.stringify(m.metrics) : null]];
