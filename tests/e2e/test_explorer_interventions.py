@@ -130,20 +130,27 @@ def test_a_built_in_model_plays_and_shows_the_apis_numbers(
     built_in = [m for m in models if m.get("source") == "builtin" and m["cell"].startswith("lstm")]
     if not built_in:
         pytest.skip("the server ships no built-in LSTM yet (training, issue 4)")
-    info = built_in[0]
-    open_explorer(page, f"?model={info['id']}&t=3")
+    # The bracket counter makes the best picture; any built-in LSTM will do for the checks.
+    info = next((m for m in built_in if m["id"] == "bracket-depth-lstm"), built_in[0])
+    info = httpx.get(f"{base_url}/api/v1/models/{info['id']}", timeout=10).json()
+    open_explorer(page, f"?model={info['id']}&t=9")
     expect(page.locator("#model-select")).to_have_value(info["id"])
-    expect(page.locator("#step-label")).to_have_text("t = 3")
+    expect(page.locator("#step-label")).to_have_text("t = 9")
+    named = [u for u in info.get("units") or [] if isinstance(u.get("unit"), int)]
+    if named:  # the first unit the model names is selected, with a button for each
+        expect(page.locator("#unit-label")).to_have_text(f"unit {named[0]['unit']}")
+        expect(page.locator("#model-units .unit-pick")).to_have_count(len(named))
     if info.get("vocab"):
         body = {"text": page.input_value("#text-input")}
     else:
         body = {"inputs": page_inputs(page)}
     api = api_trace(base_url, {"model": {"id": info["id"]}, **body})["layers"][0]
     page.hover("#layer-f")
-    # Up to 32 units the tooltip lists them all; above, the selected one (unit 0 here).
-    units = range(info["hidden_size"]) if info["hidden_size"] <= 32 else [0]
+    selected = named[0]["unit"] if named else 0
+    # Up to 32 units the tooltip lists them all; above, the selected one.
+    units = range(info["hidden_size"]) if info["hidden_size"] <= 32 else [selected]
     for unit in units:
         cell = page.locator(f"#tooltip [data-testid=tip-f-{unit}]")
-        assert float(cell.get_attribute("data-value") or "nan") == api["f"][3][unit]
-    save_screenshot(page, f"explorer-builtin-{info['id']}")
+        assert float(cell.get_attribute("data-value") or "nan") == api["f"][9][unit]
+    save_screenshot(page, "explorer-builtin", readme=True)
     assert console_errors == []
