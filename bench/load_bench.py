@@ -225,9 +225,9 @@ async def step_client(port: int, tally: Tally, stop: float, seed: int) -> None:
     while time.monotonic() < stop:
         try:
             async with connect(f"ws://{HOST}:{port}/api/v1/step", open_timeout=10) as ws:
-                await ws.send(json.dumps({"model": model}))
+                await ws.send(json.dumps({"type": "open", "model": model}))
                 opened = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
-                if "error" in opened:
+                if opened.get("type") != "ready":
                     tally.errors.append(f"step open: {str(opened)[:200]}")
                     return
                 for _ in range(rng.randint(20, 60)):
@@ -235,9 +235,9 @@ async def step_client(port: int, tally: Tally, stop: float, seed: int) -> None:
                         break
                     t0 = time.perf_counter()
                     x = [round(rng.uniform(-1, 1), 3) for _ in range(4)]
-                    await ws.send(json.dumps({"input": x}))
+                    await ws.send(json.dumps({"type": "step", "input": x}))
                     reply = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
-                    if "error" in reply:
+                    if reply.get("type") != "step":
                         tally.errors.append(f"step: {str(reply)[:200]}")
                     else:
                         tally.ok["step"] += 1
