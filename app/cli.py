@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ver = sub.add_parser("version", help="print the version")
     ver.set_defaults(func=_version)
+
+    from app.training.cli import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 
