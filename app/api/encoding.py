@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from fastapi import Response
+from fastapi.responses import JSONResponse
 
 from app.api.errors import ApiError
 from app.api.fastjson import DECIMALS, rounded_rows, rounded_vector
@@ -19,8 +19,8 @@ from app.engine import Trace
 DISPLAY_DECIMALS = DECIMALS  # float32 traces are rounded to this many decimals
 
 
-class OrjsonResponse(Response):
-    media_type = "application/json"
+class OrjsonResponse(JSONResponse):
+    """Bytes already encoded pass through; anything else is encoded by orjson."""
 
     def render(self, content: Any) -> bytes:
         if isinstance(content, bytes):
