@@ -13,12 +13,15 @@ import numpy as np
 from app.training.loop import TrainResult
 
 
+def _short(values: list[float]) -> list[float]:
+    return [float(f"{v:.6g}") for v in values]  # 6 significant digits: a third of the bytes
+
+
 def curve_json(result: TrainResult) -> dict[str, Any]:
-    return {
-        "config": result.config.to_dict(),
-        "seconds": round(result.seconds, 2),
-        **result.curve.to_dict(),
-    }
+    curve = result.curve.to_dict()
+    curve["loss"] = _short(curve["loss"])
+    curve["grad_norm"] = _short(curve["grad_norm"])
+    return {"config": result.config.to_dict(), "seconds": round(result.seconds, 2), **curve}
 
 
 def write_curve_json(result: TrainResult, path: Path) -> None:

@@ -36,10 +36,11 @@ _LIST = [
         "Delayed recall (GRU)",
         _recall("gru"),
         {
-            "en": "The same task for a GRU of the same size: its update gate z plays the part "
-            "of the LSTM's forget gate and keeps the country in h.",
-            "zh": "同样的任务、同样大小的 GRU：它的更新门 z 扮演 LSTM 遗忘门的角色，"
-            "把国家保存在 h 中。",
+            "en": "The same task for a GRU of the same size. It answers right after 40 words "
+            "too, but not the LSTM's way: no update gate z stays near 1. Its units keep the "
+            "country by writing back nearly the same h at every filler word.",
+            "zh": "同样的任务、同样大小的 GRU。隔了 40 个词它也能答对，但方式与 LSTM 不同："
+            "没有哪个更新门 z 一直接近 1，它的单元在每个填充词处几乎写回同样的 h，以此保存国家。",
         },
     ),
     Recipe(
@@ -47,10 +48,13 @@ _LIST = [
         "Delayed recall (plain RNN)",
         _recall("rnn_tanh"),
         {
-            "en": "A plain tanh RNN of the same size, trained the same way. It manages short "
-            "gaps but forgets the country over long ones: the long-term dependency problem.",
-            "zh": "同样大小、同样训练的普通 tanh RNN。间隔短时还能答对，间隔一长就忘了国家："
-            "这正是长期依赖问题。",
+            "en": "A plain tanh RNN of the same size, trained with exactly the same budget. It "
+            "never gets past guessing: right after the country its units tell the countries "
+            "apart, but the difference fades within a few words, and so does the gradient that "
+            "would teach it to keep it. The long-term dependency problem, seen.",
+            "zh": "同样大小、训练预算完全相同的普通 tanh RNN。它始终只能瞎猜：刚读到国家名时，"
+            "它的单元还能区分国家，但几个词之后差别就消失了，能教会它保存信息的梯度也随之消失。"
+            "这就是长期依赖问题。",
         },
     ),
     Recipe(

@@ -81,6 +81,8 @@ def recall_memory(
         out["i_max_gap"] = i_mean[gap].max(axis=0)
     if "z" in fields:
         out["z_min_gap"] = fields["z"][gap].mean(axis=1).min(axis=0)
+        h_prev = fields["h"][at : T - 2]  # h_{t-1} for the steps of the gap
+        out["n_rewrite_gap"] = np.abs(fields["n"][gap] - h_prev).mean(axis=(0, 1))
     return out
 
 
@@ -115,29 +117,52 @@ def find_recall_units(
                 i_max_gap=float(m["i_max_gap"][unit]),
             )
         ]
-    unit = int(np.argmax(sep))
+    unit = int(np.argmax(sep * m["separation_after_country"]))
     if "z_min_gap" in m:
+        kept = m["z_min_gap"] >= 0.9
+        if kept.any():  # a conveyor belt: z keeps the old h
+            unit = int(np.argmax(np.where(kept, sep, -1.0)))
+            en = (
+                "Memory unit: its update gate z stays near 1 over the filler words (keep the "
+                "old h), so its h still tells the countries apart at 'speak'."
+            )
+            zh = (
+                "记忆单元：更新门 z 在填充词上保持接近 1（保留旧的 h），"
+                "所以到“speak”时它的 h 仍能区分不同国家。"
+            )
+        else:  # an attractor: n writes back what h already was
+            en = (
+                "Memory unit: its h still tells the countries apart at 'speak', although its "
+                "update gate z does not stay near 1: at each filler word the candidate n writes "
+                "back almost the same value, so the memory is kept by rewriting it."
+            )
+            zh = (
+                "记忆单元：到“speak”时它的 h 仍能区分不同国家，但它的更新门 z 并没有一直接近 1："
+                "每遇到一个填充词，候选值 n 都写回几乎相同的数值，记忆是靠不断重写保存下来的。"
+            )
         return [
             _note(
                 "memory",
                 unit,
                 "h",
-                "Memory unit: its update gate z stays near 1 over the filler words (keep the old "
-                "h), so its h still tells the countries apart at 'speak'.",
-                "记忆单元：更新门 z 在填充词上保持接近 1（保留旧的 h），"
-                "所以到“speak”时它的 h 仍能区分不同国家。",
+                en,
+                zh,
                 separation=float(sep[unit]),
+                separation_after_country=float(m["separation_after_country"][unit]),
                 z_min_gap=float(m["z_min_gap"][unit]),
+                n_rewrite_gap=float(m["n_rewrite_gap"][unit]),
             )
         ]
+    unit = int(np.argmax(m["separation_after_country"]))
     return [
         _note(
             "fading",
             unit,
             "h",
-            "The unit that best remembers the country: right after the country its h depends "
-            "on it strongly, but over the gap the difference fades.",
-            "最能记住国家的单元：刚读到国家名时它的 h 与国家强相关，但经过间隔后差别逐渐消失。",
+            "The unit that best tells the countries apart right after the country: its h "
+            "depends on the country there, but over the gap that difference fades away.",
+            "刚读到国家名时最能区分国家的单元：此时它的 h 取决于国家，"
+            "但经过间隔后这种差别逐渐消失。",
             separation=float(sep[unit]),
             separation_after_country=float(m["separation_after_country"][unit]),
         )
