@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.fuzz.seeds import (
+    broken_zips,
     corrupt_first_member,
     json_file,
     lstm_tensors,
@@ -82,6 +83,7 @@ def files() -> dict[str, bytes]:
         "npz_not_zip": b"PK\x03\x04" + bytes(100),
         "npz_corrupt_deflate": corrupt_first_member(npz_file(t, compressed=True)),
         "npz_good": npz_file(t),
+        **{f"npz_{k}": v for k, v in broken_zips().items()},
         "json_non_utf8": b'{"weight_ih_l0": "\xff\xfe"}',
         "json_ragged": b'{"weight_ih_l0": [[1, 2], [3]]}',
         "json_strings": b'{"weight_ih_l0": [["1", "2"]]}',
@@ -131,6 +133,10 @@ CASES = [
     BadUpload("npz_zip_bomb", "m.npz", "npz_zip_bomb", status=(413, 422), says="limit"),
     BadUpload("npz_not_zip", "m.npz", "npz_not_zip"),
     BadUpload("npz_corrupt_deflate", "m.npz", "npz_corrupt_deflate"),
+    *(
+        BadUpload(f"npz_{k}", "m.npz", f"npz_{k}", finding=f"fuzz finding {k}: a 500 today")
+        for k in ("future_zip_version", "encrypted_member", "empty_member_name")
+    ),
     BadUpload("json_non_utf8", "m.json", "json_non_utf8"),
     BadUpload("json_ragged", "m.json", "json_ragged", says="ragged"),
     BadUpload("json_strings", "m.json", "json_strings"),
