@@ -59,8 +59,7 @@ def precheck(
     if inputs is not None:
         check_sequence(settings, len(inputs), *sizes)
     elif text is not None and ref.vocab:
-        longest = max(len(t) for t in ref.vocab)
-        check_sequence(settings, -(-len(text) // longest), *sizes, field="text")
+        check_sequence(settings, min_steps(text, ref.vocab), *sizes, field="text")
 
 
 def resolve_model(ref: ModelRef, settings: Settings, store: ModelStore) -> Model:
@@ -151,43 +150,54 @@ def _tensor(name: str, value: list[float] | list[list[float]]) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
+def splits_words(vocab: Sequence[str]) -> bool:
+    """A word vocabulary (tokens longer than one character, none holding whitespace): text is
+    split at whitespace, which is no token. A character vocabulary maps every character."""
+    return max(len(t) for t in vocab) > 1 and not any(ch.isspace() for t in vocab for ch in t)
+
+
+def min_steps(text: str, vocab: Sequence[str]) -> int:
+    """A lower bound on the tokens of `text`, cheap enough to check before tokenizing."""
+    chars = len("".join(text.split())) if splits_words(vocab) else len(text)
+    return -(-chars // max(len(t) for t in vocab))
+
+
 def tokenize(text: str, vocab: Sequence[str], field: str = "text") -> list[int]:
-    """Greedy longest match of the vocabulary's tokens (characters for a character model).
+    """Greedy longest match of the vocabulary's tokens, skipping whitespace between words of a
+    word vocabulary ("I grew up in France" -> I, grew, up, in, France).
 
     Raises a 422 naming the first character no token starts with and its position.
     """
     index = {token: k for k, token in enumerate(vocab)}
     longest = max(len(t) for t in vocab)
-    if longest == 1:
-        out = []
-        for pos, ch in enumerate(text):
-            k = index.get(ch)
-            if k is None:
-                raise _unknown(field, text, pos)
-            out.append(k)
-        return out
-    ids, pos = [], 0
-    while pos < len(text):
-        for size in range(min(longest, len(text) - pos), 0, -1):
+    words = splits_words(vocab)
+    ids, pos, end = [], 0, len(text)
+    while pos < end:
+        if words and text[pos].isspace():
+            pos += 1
+            continue
+        for size in range(min(longest, end - pos), 0, -1):
             k = index.get(text[pos : pos + size])
             if k is not None:
                 ids.append(k)
                 pos += size
                 break
         else:
-            raise _unknown(field, text, pos)
+            raise _unknown(field, text, pos, words)
     return ids
 
 
-def _unknown(field: str, text: str, pos: int) -> ApiError:
+def _unknown(field: str, text: str, pos: int, words: bool) -> ApiError:
     ch = text[pos]
-    shown = ch if ch.isprintable() else repr(ch)[1:-1]
-    return ApiError(
-        422,
-        "unknown_token",
-        f"{field}[{pos}] is {shown!r} (U+{ord(ch):04X}), which is not in the model's vocabulary",
-        f"{field}[{pos}]",
-    )
+    if words:
+        word = text[pos:].split(maxsplit=1)[0][:40]
+        message = f"{field}[{pos}] starts the word {word!r}, which is not in the model's vocabulary"
+    else:
+        shown = ch if ch.isprintable() else repr(ch)[1:-1]
+        message = (
+            f"{field}[{pos}] is {shown!r} (U+{ord(ch):04X}), which is not in the model's vocabulary"
+        )
+    return ApiError(422, "unknown_token", message, f"{field}[{pos}]")
 
 
 def sequence(
@@ -202,11 +212,8 @@ def sequence(
             raise ApiError(
                 422, "no_vocabulary", "this model has no vocabulary; send inputs instead", "text"
             )
-        # A token covers at most `longest` characters: a text too long for any tokenization
-        # is refused before it is tokenized.
-        longest = max(len(t) for t in model.vocab)
         sizes = (model.input_size, model.hidden_size, model.num_layers)
-        check_sequence(settings, -(-len(text) // longest), *sizes, field="text")
+        check_sequence(settings, min_steps(text, model.vocab), *sizes, field="text")
         ids = tokenize(text, model.vocab)
         check_sequence(settings, len(ids), *sizes, field="text")
         x = np.zeros((len(ids), model.input_size))

@@ -14,6 +14,10 @@ from tests.api.helpers import VOCAB, lstm_weights, npz_bytes, upload, with_reado
 INPUTS = [[0.5, -1.0], [0.25, 0.0], [1.0, 1.0]]
 
 
+def uploads(client: TestClient) -> list[dict]:
+    return [m for m in client.get("/api/v1/models").json()["models"] if m["source"] == "upload"]
+
+
 def test_upload_answers_201_with_a_content_id_and_a_delete_token(client: TestClient) -> None:
     res = upload(client, lstm_weights(seed=1))
     assert res.status_code == 201, res.text
@@ -184,7 +188,7 @@ def test_nan_weights_are_refused_naming_the_tensor(client: TestClient) -> None:
     res = upload(client, weights)
     assert res.status_code == 422
     assert res.json()["message"].startswith("weight_hh_l0[2, 1] is nan")
-    assert client.get("/api/v1/models").json()["models"] == []
+    assert uploads(client) == []
 
 
 def test_file_over_the_upload_limit_is_413(tmp_path: Path) -> None:
@@ -202,7 +206,7 @@ def test_a_full_store_is_507_and_keeps_what_it_has(tmp_path: Path) -> None:
         assert res.json()["message"] == (
             "the store holds 1 uploaded models, the limit is 1 (max_stored_models)"
         )
-        assert len(c.get("/api/v1/models").json()["models"]) == 1
+        assert len(uploads(c)) == 1
 
 
 def test_stored_file_holds_a_hash_of_the_token_not_the_token(
@@ -227,3 +231,48 @@ def test_weights_download_is_valid_safetensors_without_secrets(client: TestClien
     assert b"_delete_token_sha256" not in blob
     assert load(blob)["weight_hh_l0"].dtype == np.float32  # float32 uploads stay float32
     assert save(load(blob))  # round-trips through the library
+
+
+def builtins(client: TestClient) -> dict[str, dict]:
+    listed = client.get("/api/v1/models").json()["models"]
+    found = {m["id"]: m for m in listed if m["source"] == "builtin"}
+    if not found:
+        pytest.skip("this build ships no built-in models")
+    return found
+
+
+def test_builtin_models_come_first_and_trace_their_example(client: TestClient) -> None:
+    found = builtins(client)
+    listed = client.get("/api/v1/models").json()["models"]
+    assert [m["source"] for m in listed[: len(found)]] == ["builtin"] * len(found)
+    for model_id, info in found.items():
+        assert info["description"]["en"] and info["description"]["zh"], model_id
+        example = info.get("example")
+        if info.get("vocab") and isinstance(example, str):
+            body = {"model": {"id": model_id}, "text": example, "dtype": "float32"}
+        else:
+            body = {"model": {"id": model_id}, "inputs": [[0.5] * info["input_size"]] * 3}
+        res = client.post("/api/v1/trace", json=body)
+        assert res.status_code == 200, (model_id, res.text)
+        assert len(res.json()["layers"]) == info["num_layers"]
+
+
+def test_builtin_models_cannot_be_deleted(client: TestClient) -> None:
+    model_id = next(iter(builtins(client)))
+    res = client.delete(f"/api/v1/models/{model_id}", headers={"X-Delete-Token": "x"})
+    assert res.status_code == 403
+    assert "built-in" in res.json()["message"]
+    assert client.get(f"/api/v1/models/{model_id}").status_code == 200
+
+
+def test_word_vocabulary_splits_text_at_whitespace(client: TestClient) -> None:
+    words = ["I", "grew", "up", "in", "France", "French"]
+    model = {"cell": "lstm", "input_size": len(words), "hidden_size": 2, "vocab": words}
+    body = {"model": model, "text": "I  grew up\nin France"}
+    res = client.post("/api/v1/trace", json=body)
+    assert res.json()["tokens"] == ["I", "grew", "up", "in", "France"]
+    res = client.post("/api/v1/trace", json={"model": model, "text": "I grew up in Paris"})
+    assert res.status_code == 422
+    assert res.json()["message"] == (
+        "text[13] starts the word 'Paris', which is not in the model's vocabulary"
+    )
