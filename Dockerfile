@@ -26,16 +26,21 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 # Dependencies first, from pyproject.toml alone, so a code change does not download them again.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml ./
+# /opt/build holds the build backend (hatchling), so the wheel builds without a download.
 RUN if [ -z "${PIP_CERT:-}" ]; then unset PIP_CERT; fi; \
     python3 -m venv /opt/venv; \
     python3 -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" >requirements.txt; \
-    /opt/venv/bin/pip install -r requirements.txt
+    /opt/venv/bin/pip install -r requirements.txt; \
+    python3 -m venv /opt/build; \
+    python3 -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')" >build-requirements.txt; \
+    /opt/build/bin/pip install -r build-requirements.txt
+COPY README.md ./
 COPY app ./app
 COPY static ./static
 COPY templates ./templates
-RUN if [ -z "${PIP_CERT:-}" ]; then unset PIP_CERT; fi; \
-    /opt/venv/bin/pip install --no-deps /src; \
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheel /src; \
+    /opt/venv/bin/pip install --no-deps --no-index /tmp/wheel/gatescope-*.whl; \
     /opt/venv/bin/pip uninstall -y pip setuptools
 
 # ---- runtime: python3, the venv, a non-root user, nothing else ------------------------------

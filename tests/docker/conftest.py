@@ -21,6 +21,7 @@ from tests.conftest import REPO, skip_or_fail
 
 SCRIPTS = REPO / "scripts" / "docker"
 LOCAL_BASE = "gatescope-base:bookworm"
+BUILDER_CACHE = "gatescope-smoke:builder-cache"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"  # inside the local base: host CAs included
 ARTEFACTS = REPO / "build" / "test-artefacts"  # gitignored; test-results/ is Playwright's, wiped
 
@@ -102,14 +103,18 @@ def image(engine: Engine) -> Iterator[Image]:
         build_args = ["--build-arg", f"BASE={LOCAL_BASE}", "--build-arg", f"PIP_CERT={CA_BUNDLE}"]
     tag = f"gatescope-smoke:{uuid.uuid4().hex[:8]}"
     start = time.monotonic()
-    engine.run("build", "--network", "host", *build_args, "-t", tag, str(REPO), timeout=900)
+    build = ["build", "--network", "host", *build_args]
+    # The builder stage, tagged, stays as the layer cache of the next run (dependencies are
+    # downloaded again only when pyproject.toml changes); the old one becomes dangling.
+    engine.run(*build, "--target", "builder", "-t", BUILDER_CACHE, str(REPO), timeout=900)
+    engine.run(*build, "-t", tag, str(REPO), timeout=900)
     seconds = time.monotonic() - start
     size = int(engine.run("image", "inspect", "-f", "{{.Size}}", tag).stdout)
     try:
         yield Image(tag, base, seconds, size)
     finally:
         engine.run("rmi", "-f", tag, check=False)
-        engine.run("image", "prune", "-f", check=False)  # the replaced builder layers
+        engine.run("image", "prune", "-f", check=False)  # layers of earlier runs
 
 
 def write_artefact(name: str, text: str) -> Path:
