@@ -53,6 +53,7 @@ DEBUG = os.environ.get("LOAD_DEBUG") == "1"
 # Request bodies, made once before the clock starts: a few of each, re-sent (uploads of the
 # same bytes give the same id, so the store does not grow).
 BODIES: dict[str, list[bytes]] = {}
+LOADAVG: list[float] = []  # 1-minute load average before and after the run
 ENV = {
     "GATESCOPE_RATE_LIMIT_ENABLED": "true",
     # One address (loopback) stands for the whole classroom here: traces get a wide bucket;
@@ -367,7 +368,9 @@ def main() -> None:
         try:
             routes = openapi_routes(port)
             started = time.time()
+            load_before = os.getloadavg()[0]
             tally, peaks, counts = asyncio.run(run_load(port, proc.pid, routes))
+            LOADAVG.extend([load_before, os.getloadavg()[0]])
         finally:
             proc.terminate()
             try:
@@ -410,7 +413,9 @@ def report(tally: Tally, peaks: list[float], counts: dict[str, int], started: fl
         START,
         "## Load: 50 clients, 2 workers, loopback (bench/load_bench.py)",
         "",
-        f"- {cpu}, {os.cpu_count()} logical cores shared by server and load generator",
+        f"- {cpu}, {os.cpu_count()} logical cores shared by server and load generator; "
+        f"1-min load average {LOADAVG[0]:.1f} before, {LOADAVG[1]:.1f} after the run "
+        "(above 2 means other jobs shared the cores)",
         f"- Run: {stamp}; {SECONDS:.0f} s; {total_ok} answers; rate limit on (Docker settings, "
         "uploads narrowed so 429s occur)",
         f"- Sizes (T, D, H): small {SMALL}, large {LARGE}, float32; each client thinks "
