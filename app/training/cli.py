@@ -44,6 +44,9 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--curriculum", type=int, default=d.curriculum, help="delayed-recall: steps to grow gaps"
     )
+    parser.add_argument(
+        "--carry", type=int, default=d.carry, help="char-lm: chunks before a reader jumps"
+    )
     parser.add_argument("--eval-every", type=int, default=d.eval_every)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -64,6 +67,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         length=args.length,
         max_gap=args.max_gap,
         curriculum=args.curriculum,
+        carry=args.carry,
         eval_every=args.eval_every,
     )
 

@@ -38,6 +38,7 @@ class TrainConfig:
     length: int = 0  # 0 = the task's own default
     max_gap: int = 50
     curriculum: int = 0
+    carry: int = 8  # char-lm: chunks a reader carries its state before it jumps elsewhere
     eval_every: int = 0  # 0 = about 10 evaluations per run
 
     def __post_init__(self) -> None:
@@ -55,7 +56,7 @@ class TrainConfig:
                 raise ValueError(f"{name} is {getattr(self, name)}, must be positive")
         if not 0.0 <= self.lr_floor <= 1.0:
             raise ValueError(f"lr_floor is {self.lr_floor}, must be in [0, 1]")
-        for name in ("length", "curriculum", "eval_every", "seed"):
+        for name in ("length", "curriculum", "eval_every", "seed", "carry"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} is {getattr(self, name)}, must be at least 0")
         if self.max_gap < 1:

@@ -27,7 +27,7 @@ def build_task(config: TrainConfig) -> Task:
         return BracketDepth(**length)
     if config.task == "sine":
         return Sine(**length)
-    return CharLM(CORPUS.read_text(encoding="utf-8"), **length)
+    return CharLM(CORPUS.read_text(encoding="utf-8"), carry=config.carry, **length)
 
 
 def init_model(config: TrainConfig, task: Task) -> Model:

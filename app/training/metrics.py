@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 
 from app.engine import Trace, run_trace
-from app.engine.tasks import BracketDepth, CharLM, DelayedRecall, Sine, Task
+from app.engine.tasks import Batch, BracketDepth, CharLM, DelayedRecall, Sine, Task, one_hot
 from app.training.model import Model
 
 EVAL_SEED = 20240601  # metrics stored with a model use this seed; tests use others
@@ -54,13 +54,11 @@ def sine_errors(task: Sine, model: Model, rng: np.random.Generator, n: int) -> d
     return {"rmse": rmse, "repeat_last_rmse": last, "rmse_ratio": last / rmse}
 
 
-def held_out_bits(task: CharLM, model: Model, slices: int = 4) -> float:
-    """Bits per character on the held-out text, read as `slices` parallel pieces from a zero
-    state (each piece is thousands of characters, so the start hardly matters)."""
-    ids = task.held_out_ids
-    T = (len(ids) - 1) // slices
-    starts = np.arange(slices) * T
-    batch = task.window_batch(ids, starts, T)
+def held_out_bits(task: CharLM, model: Model) -> float:
+    """Bits per character on the held-out text, read in windows of task.span characters, each
+    from a zero state, as the model was trained."""
+    ids, _ = task.windows(task.held_out_text, task.span + 1)
+    batch = Batch(one_hot(ids[:-1], task.input_size), ids[1:], np.ones(ids[1:].shape))
     tr = trace(model, batch.x, fields=("h",))
     assert tr.logits is not None
     z = tr.logits - tr.logits.max(axis=-1, keepdims=True)

@@ -241,18 +241,19 @@ CHAR_TEXTS = {
 }
 
 
-def char_unit_scores(model: Model, text: str, vocab_index: dict[str, int]) -> dict[str, Any]:
-    """For each feature and field (c, h): the correlation of every unit with the feature."""
+def char_unit_scores(task: CharLM, model: Model, text: str) -> dict[str, np.ndarray]:
+    """For each feature and field (c, h): the correlation of every unit with the feature,
+    over `text` read in windows of task.span characters from a zero state."""
     from app.engine.tasks import one_hot
 
-    ids = np.array([vocab_index[ch] for ch in text], dtype=np.int64)
-    fields = trace(model, one_hot(ids, len(vocab_index))[:, None, :]).layers[-1]
-    scores: dict[str, Any] = {}
+    ids, pieces = task.windows(text, task.span)
+    fields = trace(model, one_hot(ids, task.input_size)).layers[-1]
+    scores: dict[str, np.ndarray] = {}
     for name, feature in FEATURES.items():
-        label = feature(text)
+        label = np.stack([feature(p) for p in pieces], axis=1).reshape(-1)
         for f in ("c", "h"):
             if f in fields:
-                scores[f"{name}/{f}"] = correlation(label, fields[f][:, 0, :])
+                scores[f"{name}/{f}"] = correlation(label, fields[f].reshape(-1, model.hidden_size))
     return scores
 
 
@@ -262,10 +263,8 @@ CHAR_PROBE = 40_000  # characters at the end of the training text used to pick t
 def find_char_units(task: CharLM, model: Model, min_r: float = 0.5) -> list[UnitNote]:
     """The best unit for each feature, listed when |r| >= min_r. Units are picked on the last
     CHAR_PROBE characters of the training text, so the held-out text stays a fair test."""
-    assert task.vocab is not None
-    index = {ch: i for i, ch in enumerate(task.vocab)}
     probe = task.text[len(task.train_ids) - CHAR_PROBE : len(task.train_ids)]
-    scores = char_unit_scores(model, probe, index)
+    scores = char_unit_scores(task, model, probe)
     notes = []
     for name, (en, zh) in CHAR_TEXTS.items():
         best = max(

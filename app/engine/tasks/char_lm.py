@@ -87,16 +87,20 @@ class CharLM:
 
     The vocabulary is every character of the whole text, sorted. `length` is the chunk
     length: random windows for `sample`, consecutive chunks for `streams` (truncated BPTT).
+    Text is evaluated in windows of `span` = carry * length characters from a zero state,
+    the longest stretch a training reader goes without a reset.
     """
 
     text: str
     length: int = 100
     held_out: float = 0.1
+    carry: int = 8  # chunks a reader's state is carried (see TextStreams); 0 = the whole text
     info: TaskInfo = field(default=INFO, init=False)
     target_kind: TargetKind = field(default="classes", init=False)
 
     def __post_init__(self) -> None:
         check_positive("length", self.length)
+        check_positive("carry", self.carry, 0)
         if not 0.0 < self.held_out < 0.5:
             raise ValueError(f"held_out is {self.held_out}, must be in (0, 0.5)")
         split = int(len(self.text) * (1.0 - self.held_out))
@@ -138,9 +142,23 @@ class CharLM:
         starts = rng.integers(0, len(self.train_ids) - self.length - 1, size=batch_size)
         return self.window_batch(self.train_ids, starts, self.length)
 
+    @property
+    def span(self) -> int:
+        """Characters of text read from one zero state in evaluation."""
+        return self.carry * self.length if self.carry else len(self.held_out_ids) // 4
+
     def streams(self, rng: np.random.Generator, batch_size: int) -> "TextStreams":
         """`batch_size` readers spread over the training text, for truncated BPTT."""
-        return TextStreams(self, rng, batch_size)
+        return TextStreams(self, rng, batch_size, self.carry)
+
+    def windows(self, text: str, width: int) -> tuple[np.ndarray, list[str]]:
+        """text cut into consecutive windows of `width` characters (the rest dropped), each
+        read from a zero state: ids (width, n) and the window texts."""
+        n = len(text) // width
+        if n < 1:
+            raise ValueError(f"text of {len(text)} characters is shorter than a window of {width}")
+        pieces = [text[k * width : (k + 1) * width] for k in range(n)]
+        return np.stack([self.encode_ids(p) for p in pieces], axis=1), pieces
 
     def unigram_bits(self) -> float:
         """Held-out bits per character of the best context-free guess: training-text
@@ -151,26 +169,36 @@ class CharLM:
 
 
 class TextStreams:
-    """Consecutive chunks from `batch_size` places in the training text.
+    """Consecutive chunks from `batch_size` readers of the training text (truncated BPTT).
 
-    Each call of `next` moves every reader on by `length` characters and says which readers
-    wrapped around to a new place (the trainer then zeroes their state).
+    Each call of `next` moves every reader on by `length` characters. A reader keeps going for
+    `carry` chunks, then jumps to a random place and starts from a zero state; the readers
+    jump at staggered times. So the state is carried across chunk borders (gradients are
+    not), but never for longer than carry * length characters: the cells cannot drift over a
+    whole book, and the model is evaluated the way it was trained (see `windows`).
+    carry 0: never jump (readers wrap around at the end of the text).
     """
 
-    def __init__(self, task: CharLM, rng: np.random.Generator, batch_size: int) -> None:
+    def __init__(
+        self, task: CharLM, rng: np.random.Generator, batch_size: int, carry: int = 0
+    ) -> None:
         check_positive("batch_size", batch_size)
-        self.task = task
-        self.rng = rng
-        n = len(task.train_ids) - task.length - 1
-        spacing = n // batch_size
-        self.limit = n
-        self.pos = (np.arange(batch_size) * spacing + rng.integers(0, max(spacing, 1))) % n
+        check_positive("carry", carry, 0)
+        self.task, self.rng, self.carry = task, rng, carry
+        self.limit = len(task.train_ids) - task.length - 1  # the last valid start
+        spacing = self.limit // batch_size
+        self.pos = (np.arange(batch_size) * spacing + rng.integers(0, max(spacing, 1))) % self.limit
+        self.age = np.arange(batch_size) % carry if carry else np.zeros(batch_size, np.int64)
 
     def next(self) -> tuple[Batch, np.ndarray]:
         """(batch, reset (B,) bool): reset rows start afresh and need a zero state."""
         L = self.task.length
         reset = self.pos > self.limit
-        self.pos = np.where(reset, self.rng.integers(0, L, size=len(self.pos)), self.pos)
+        if self.carry:
+            reset |= self.age >= self.carry
+        jump = self.rng.integers(0, self.limit + 1, size=len(self.pos))
+        self.pos = np.where(reset, jump, self.pos)
+        self.age = np.where(reset, 0, self.age) + 1
         batch = self.task.window_batch(self.task.train_ids, self.pos, L)
         self.pos = self.pos + L
         return batch, reset
