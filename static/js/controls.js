@@ -6,7 +6,7 @@ import { SPEEDS } from "./config.js";
 import { hideTooltip, showTooltip } from "./diagrams/tooltip.js";
 import { downloadCsv, downloadJson, exportPng, exportSvg } from "./export.js";
 import { t as tr } from "./i18n.js";
-import { clampFromString, clampToString } from "./inputs.js";
+import { clampFromString, clampToString, tokenize } from "./inputs.js";
 import { toQuery, writeState, writeStateNow } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -76,19 +76,20 @@ export function wireControls(ctx) {
   let retrace = 0;
   $("text-input").addEventListener("input", () => {
     const text = $("text-input").value;
-    const vocab = app.info?.vocab ?? app.info?.vocabulary;
-    const unknown = vocab ? [...text].find((ch) => !vocab.includes(ch)) : undefined;
+    const vocab = app.info?.vocab ?? app.info?.vocabulary ?? [];
+    const { tokens, unknown } = tokenize(text, vocab);
     if (unknown !== undefined) {
       status(tr("input.not_in_vocab", { ch: JSON.stringify(unknown) }), true);
       return;
     }
+    status("");
     markInput();
     if (state.clamp) {
       // Live steps are never clamped: with a clamp on, the whole text is traced again.
       clearTimeout(retrace);
       retrace = setTimeout(() => { state.text = text; run(); }, 250);
     } else {
-      live.onText(text);
+      live.onTokens(tokens);
     }
   });
   $("live-typing").addEventListener("change", () => live.setEnabled(hasVocab() && features.live && $("live-typing").checked));

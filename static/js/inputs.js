@@ -82,3 +82,19 @@ export function clampFromString(s) {
   const [field, value, unitsText = "", stepsText = ""] = s.split(":");
   return { field, value: Number(value), unitsText, stepsText };
 }
+
+// A text cut into a vocabulary's tokens: characters, or words (split at whitespace) when the
+// vocabulary has tokens longer than one character. A last word still being typed that is not
+// (yet) in the vocabulary is left out rather than reported; any other unknown token is.
+export function tokenize(text, vocab) {
+  const known = new Set(vocab);
+  if (!vocab.some((tok) => tok.length > 1)) {
+    const tokens = [...text];
+    return { tokens, words: false, unknown: tokens.find((ch) => !known.has(ch)) };
+  }
+  const parts = text.split(/\s+/).filter(Boolean);
+  const typing = !/\s$/.test(text);
+  const bad = parts.findIndex((w) => !known.has(w));
+  if (bad === parts.length - 1 && typing) return { tokens: parts.slice(0, -1), words: true };
+  return { tokens: parts, words: true, unknown: bad >= 0 ? parts[bad] : undefined };
+}

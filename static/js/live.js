@@ -1,13 +1,14 @@
-// Live typing: with a text model, each typed character is one message on the WebSocket and
-// each answer is that step's whole trace. The server keeps h and c; deleting at the end sends
-// "back". The growing trace is handed to the page after every answer.
+// Live typing: with a text model, each new token (a character, or a word for a model with a
+// word vocabulary) is one message on the WebSocket and each answer is that step's whole
+// trace. The server keeps h and c; tokens removed at the end are undone with "back". The
+// growing trace is handed to the page after every answer.
 import { openStepSocket } from "./api.js";
 
 export function createLiveTyping({ model, onTrace, onFallback, onError }) {
   let enabled = false;
   let client = null;
   let connecting = null;
-  let sent = ""; // the text whose steps the server has taken
+  let sent = []; // the tokens whose steps the server has taken
   let trace = null;
   const expected = []; // one entry per message in flight: "step" or "back"
   let fallbackTimer = 0;
@@ -42,7 +43,10 @@ export function createLiveTyping({ model, onTrace, onFallback, onError }) {
     connecting ??= openStepSocket(model(), {
       onStep: (msg) => {
         const kind = expected.shift();
+        // Answers come in the order the messages went out: undo a step only when its "back"
+        // is answered, or a step still in flight would be dropped in its place.
         if (kind?.type === "step") appendStep(msg, kind.token);
+        else if (kind?.type === "back") dropStep();
         if (!expected.length && trace?.steps) onTrace(structuredClone(trace));
       },
       onError: (err) => {
@@ -50,14 +54,14 @@ export function createLiveTyping({ model, onTrace, onFallback, onError }) {
         expected.length = 0;
         client?.close();
         client = null;
-        sent = "";
+        sent = [];
         trace = null;
         onError(err);
       },
       onClose: () => { client = null; },
     }).then((c) => {
       client = c;
-      sent = "";
+      sent = [];
       trace = null;
       expected.length = 0;
       return c;
@@ -65,22 +69,21 @@ export function createLiveTyping({ model, onTrace, onFallback, onError }) {
     return connecting;
   }
 
-  async function sync(text) {
+  async function sync(tokens) {
     const c = await ensure();
     let p = 0;
-    while (p < sent.length && p < text.length && sent[p] === text[p]) p++;
+    while (p < sent.length && p < tokens.length && sent[p] === tokens[p]) p++;
     while (sent.length > p) {
       c.back();
       expected.push({ type: "back" });
-      sent = sent.slice(0, -1);
-      dropStep();
+      sent.pop();
     }
-    for (const ch of text.slice(p)) {
-      c.send({ type: "step", token: ch });
-      expected.push({ type: "step", token: ch });
-      sent += ch;
+    for (const token of tokens.slice(p)) {
+      c.send({ type: "step", token });
+      expected.push({ type: "step", token });
+      sent.push(token);
     }
-    if (!text.length) trace = null;
+    if (!tokens.length) trace = null;
   }
 
   return {
@@ -91,13 +94,14 @@ export function createLiveTyping({ model, onTrace, onFallback, onError }) {
         client = null;
       }
     },
-    onText(text) {
-      if (!enabled || !text.length) {
+    // tokens: the text cut into the model's tokens (see inputs.tokenize).
+    onTokens(tokens) {
+      if (!enabled || !tokens.length) {
         clearTimeout(fallbackTimer);
         fallbackTimer = setTimeout(onFallback, 250);
         return;
       }
-      sync(text).catch((err) => {
+      sync(tokens).catch((err) => {
         enabled = false;
         onError(err);
         onFallback();

@@ -64,6 +64,7 @@ function inputAt(t) {
 function tokenLabel(k) {
   if (app.trace.tokens) {
     const tok = String(app.trace.tokens[k]);
+    if (tok.length > 7) return `${tok.slice(0, 6)}…`; // a word: the circle holds a few letters
     return tok === " " ? "␣" : tok === "\n" ? "↵" : tok;
   }
   const row = app.inputs?.[k];
@@ -270,6 +271,8 @@ async function loadModelInfo() {
       info.description?.[document.documentElement.dataset.lang] ?? ""].filter(Boolean).join(" · ")
     : tr("model.random_info");
   if (vocab) $("text-input").value = state.text || defaultText();
+  const words = vocab && (info.vocab ?? info.vocabulary).some((tok) => tok.length > 1);
+  $("text-input-label").textContent = tr(words ? "input.text_words" : "input.text");
   // A stored numeric model may ship an example input (for example its task's sequence).
   if (!vocab && Array.isArray(info?.example) && state.gen === "sine" && !state.csv) {
     state.gen = "csv";

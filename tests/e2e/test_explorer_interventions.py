@@ -154,3 +154,33 @@ def test_a_built_in_model_plays_and_shows_the_apis_numbers(
         assert float(cell.get_attribute("data-value") or "nan") == api["f"][9][unit]
     save_screenshot(page, "explorer-builtin", readme=True)
     assert console_errors == []
+
+
+def test_a_word_model_steps_live_one_word_at_a_time(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    res = httpx.get(f"{base_url}/api/v1/models/delayed-recall-lstm", timeout=10)
+    if res.status_code != 200:
+        pytest.skip("the built-in delayed-recall-lstm has not shipped yet")
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda p: frames.append(str(p))))
+    open_explorer(page, "?model=delayed-recall-lstm&text=I+grew+up+in+Japan")
+    expect(page.locator("#text-input-label")).to_contain_text("word")
+    textarea = page.locator("#text-input")
+    textarea.click()
+    textarea.press("End")
+    textarea.press_sequentially(" then we moved speak", delay=20)
+    text = "I grew up in Japan then we moved speak"
+    expect(page.locator("#step-label")).to_have_text("t = 8")
+    assert '{"type":"step","token":"moved"}' in frames
+    api = api_trace(base_url, {"model": {"id": "delayed-recall-lstm"}, "text": text})["layers"][0]
+    page.hover("#op-add")
+    for unit in range(16):
+        cell = page.locator(f"#tooltip [data-testid=tip-c-{unit}]")
+        assert float(cell.get_attribute("data-value") or "nan") == pytest.approx(
+            api["c"][8][unit], abs=1e-9
+        )
+    expect(page.locator("#text-view")).to_have_text(text + " ")
+    textarea.press_sequentially(" Frxx ", delay=20)
+    expect(page.locator("#status")).to_contain_text('"Frxx"')
+    assert console_errors == []

@@ -22,7 +22,9 @@ export function createTextView(container, { onPick, onHover, onLeave }) {
         span.textContent = tok === "\n" ? "↵\n" : tok; // never parsed as HTML
         return span;
       });
-      container.replaceChildren(...spans);
+      // Word tokens are shown with the spaces the tokenizer took out.
+      const words = tokens.some((tok) => String(tok).length > 1);
+      container.replaceChildren(...spans.flatMap((s) => (words ? [s, document.createTextNode(" ")] : [s])));
     },
     // values: [T] of the unit's field; t: the current step.
     colour(field, values, t) {
