@@ -112,3 +112,23 @@ def test_char_lm_streams_continue_the_text_across_chunks():
 def test_char_lm_unigram_bits_is_the_entropy_of_a_uniform_text():
     text = "abcd" * 1000
     assert CharLM(text, length=10).unigram_bits() == pytest.approx(2.0, abs=1e-3)
+
+
+def test_char_lm_readers_jump_every_carry_chunks_at_staggered_times():
+    text = "".join(chr(97 + (i * 3) % 26) for i in range(20000))
+    task = CharLM(text, length=10, carry=3)
+    streams = task.streams(np.random.default_rng(5), 6)
+    resets = np.array([streams.next()[1] for _ in range(12)])  # (chunks, readers)
+    for b in range(6):  # no reader goes more than 3 chunks without a fresh start
+        starts = np.flatnonzero(resets[:, b])
+        assert starts[0] <= 3 and np.all(np.diff(starts) <= 3)
+    assert len({int(np.argmax(resets[:, b])) for b in range(6)}) == 3  # staggered
+    assert task.span == 30
+
+
+def test_char_lm_windows_cut_text_into_zero_state_pieces():
+    task = CharLM("abcdefgh" * 100, length=5)
+    ids, pieces = task.windows("abcdefg", 3)
+    assert pieces == ["abc", "def"]
+    assert ids.shape == (3, 2)
+    np.testing.assert_array_equal(ids[:, 1], task.encode_ids("def"))
