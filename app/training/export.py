@@ -83,7 +83,9 @@ def write_model(out: Path, model_id: str, result: TrainResult, meta: dict[str, A
     tensors = {
         k: np.ascontiguousarray(v, dtype=np.float64) for k, v in result.model.tensors().items()
     }
-    save_file(tensors, str(out / f"{model_id}.safetensors"), metadata={"gatescope": model_id})
+    weights = out / f"{model_id}.safetensors"
+    save_file(tensors, str(weights), metadata={"gatescope": model_id})
+    weights.chmod(0o644)  # safetensors writes 0600; a server running as another user must read it
     path = out / f"{model_id}.json"
     path.write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return path
