@@ -48,10 +48,9 @@ function onNumber({ state, markInput, run }, id, key, rerun = true) {
 export function wireControls(ctx) {
   const { state, app, player, views, live, run, select, status, markInput, loadModelInfo, showTrace, hasVocab } = ctx;
   $("model-select").addEventListener("change", async () => {
-    state.model = $("model-select").value;
-    state.t = 0;
-    state.text = "";
-    await loadModelInfo();
+    Object.assign(state, { model: $("model-select").value, t: 0, sub: -1, unit: 0, layer: 0 });
+    Object.assign(state, { text: "", gen: "sine", csv: "", clamp: "" });
+    await loadModelInfo(true);
     markInput();
     run();
   });

@@ -164,7 +164,8 @@ function showTrace(trace, original = null) {
     clampField.replaceChildren(...gates.map((f) => new Option(`${f} (${f === "g" || f === "n" ? "tanh" : "σ"})`, f)));
   }
   $("clamp-box").hidden = gates.length === 0;
-  views.setTrace(app.layer, original?.layers[state.layer] ?? null, trace.tokens ?? null);
+  state.t = Math.min(state.t, trace.steps - 1);
+  views.setTrace(app.layer, original?.layers[state.layer] ?? null, trace.tokens ?? null, { t: state.t, unit: state.unit, field: state.field });
   app.shownT = -1;
   player.load(trace.steps, { t: state.t, sub: state.sub });
   document.body.dataset.ready = "true";
@@ -190,7 +191,9 @@ function currentInput() {
     app.inputs = null;
     return { text: state.text || defaultText() };
   }
-  if (state.gen === "csv") {
+  if (state.gen === "example" && Array.isArray(app.info?.example)) {
+    app.inputs = app.info.example.map((row) => (Array.isArray(row) ? row : [row]));
+  } else if (state.gen === "csv") {
     const width = state.model ? app.info?.input_size : null;
     app.inputs = parseNumbers(state.csv, width);
     if (!state.model) state.d = app.inputs[0].length;
@@ -252,7 +255,9 @@ function markInput() {
   performance.mark("gs-input");
 }
 
-async function loadModelInfo() {
+// fresh: the reader just picked this model, so its defaults win over what the link said.
+async function loadModelInfo(fresh = false) {
+  const linked = fresh ? new URLSearchParams() : new URLSearchParams(window.location.search);
   app.info = null;
   if (state.model) {
     try {
@@ -273,19 +278,23 @@ async function loadModelInfo() {
   if (vocab) $("text-input").value = state.text || defaultText();
   const words = vocab && (info.vocab ?? info.vocabulary).some((tok) => tok.length > 1);
   $("text-input-label").textContent = tr(words ? "input.text_words" : "input.text");
-  // A stored numeric model may ship an example input (for example its task's sequence).
-  if (!vocab && Array.isArray(info?.example) && state.gen === "sine" && !state.csv) {
-    state.gen = "csv";
-    state.csv = toCsv(info.example);
-    $("numbers-input").value = state.csv;
+  // A stored numeric model may ship an example input (its task's sequence): it is the
+  // default input, kept in the link as gen=example rather than as numbers.
+  const hasExample = !vocab && Array.isArray(info?.example) && info.example.length > 0;
+  $("gen-example").hidden = !hasExample;
+  $("gen-example").disabled = !hasExample;
+  if (hasExample && state.gen === "sine" && !linked.has("gen")) {
+    state.gen = "example";
   }
-  showNamedUnits(info);
+  if (!hasExample && state.gen === "example") state.gen = "sine";
+  $("gen-kind").value = state.gen === "csv" ? "sine" : state.gen;
+  showNamedUnits(info, linked);
   live.setEnabled(vocab && features.live && $("live-typing").checked);
 }
 
 // A shipped model may name the units worth watching (a counter, a gate that remembers...):
 // one button each selects that unit and colours the text by its field.
-function showNamedUnits(info) {
+function showNamedUnits(info, linked) {
   const lang = document.documentElement.dataset.lang;
   const units = Array.isArray(info?.units) ? info.units.filter((u) => Number.isInteger(u.unit)) : [];
   $("model-look").textContent = info?.look_at?.[lang] ?? "";
@@ -313,7 +322,7 @@ function showNamedUnits(info) {
     return b;
   }));
   // With no unit in the link, start on the first unit the model names.
-  if (units.length && !new URLSearchParams(window.location.search).has("unit")) {
+  if (units.length && !linked.has("unit")) {
     state.unit = units[0].unit;
     state.layer = units[0].layer ?? state.layer;
     if (units[0].field) state.field = units[0].field;

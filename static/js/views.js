@@ -79,9 +79,11 @@ export function createViews({ onPick }) {
 
   return {
     // trace layer (and the unclamped original when a clamp is on); tokens for text models.
-    setTrace(newLayer, newOriginal, tokens) {
+    // at: the position to draw at ({t, unit, field}); a unit from a bigger model would not exist.
+    setTrace(newLayer, newOriginal, tokens, at = pos) {
       layer = newLayer;
       original = newOriginal;
+      pos = { ...at };
       const present = ["r", "z", "n", "pre", "i", "f", "g", "o", "c", "h"].filter((f) => layer[f]);
       if (present.join() !== fields.join()) {
         fields = present;

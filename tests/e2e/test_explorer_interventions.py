@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import httpx
 import numpy as np
@@ -183,4 +184,26 @@ def test_a_word_model_steps_live_one_word_at_a_time(
     expect(page.locator("#text-view")).to_have_text(text + " ")
     textarea.press_sequentially(" Frxx ", delay=20)
     expect(page.locator("#status")).to_contain_text('"Frxx"')
+    assert console_errors == []
+
+
+def test_switching_models_in_the_picker_keeps_the_page_consistent(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    ids = [m["id"] for m in httpx.get(f"{base_url}/api/v1/models", timeout=10).json()["models"]]
+    if not {"bracket-depth-lstm", "sine-lstm"} <= set(ids):
+        pytest.skip("the built-in bracket-depth-lstm and sine-lstm have not shipped yet")
+    open_explorer(page, "?model=bracket-depth-lstm&t=5")
+    page.select_option("#model-select", "")  # a random LSTM: 4 units, no vocabulary
+    expect(page.locator("#random-fields")).to_be_visible()
+    expect(page.locator("#step-label")).to_have_text("t = 0")
+    expect(page).to_have_url(re.compile(r"/\?t=0$"))
+    page.select_option("#model-select", "sine-lstm")  # numbers, its own example input
+    expect(page.locator("#number-editor")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"model=sine-lstm&gen=example"))
+    info = httpx.get(f"{base_url}/api/v1/models/sine-lstm", timeout=10).json()
+    api = api_trace(base_url, {"model": {"id": "sine-lstm"}, "inputs": info["example"]})
+    page.click("#step-forward")
+    h = page.locator("[data-testid=value-h-0]")
+    assert float(h.get_attribute("data-value") or "nan") == api["layers"][0]["h"][1][0]
     assert console_errors == []
