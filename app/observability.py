@@ -31,6 +31,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # nothing that could forge a log line
 request_id_var: ContextVar[str | None] = ContextVar("gatescope_request_id", default=None)
 access_log = logging.getLogger("gatescope.access")
+_PROBES = ("/healthz", "/metrics")  # their successful access lines are logged at debug level
 
 REQUESTS = Counter(
     "gatescope_http_requests",
@@ -116,7 +117,9 @@ class ObservabilityMiddleware:
             REQUESTS.labels(method=method, route=route, status=str(status)).inc()
             LATENCY.labels(method=method, route=route).observe(elapsed)
             client = scope.get("client")
-            access_log.info(
+            quiet = route in _PROBES and status < 400  # polled every few seconds
+            access_log.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "%s %s %d %.1f ms",
                 method,
                 path,

@@ -109,12 +109,14 @@ def test_json_logs_carry_the_request_id_of_each_access(launch: Any) -> None:
 @pytest.mark.slow
 def test_text_logs_name_the_request_id(launch: Any) -> None:
     served = launch({"GATESCOPE_LOG_FORMAT": "text"})
-    httpx.get(f"{served.url}/healthz", headers={"X-Request-ID": "text-7"})
+    httpx.get(f"{served.url}/healthz", headers={"X-Request-ID": "probe-1"})  # debug level
+    httpx.get(f"{served.url}/api/v1/models", headers={"X-Request-ID": "text-7"})
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not any("[text-7]" in x for x in served.log_lines()):
         time.sleep(0.1)
     (line,) = [x for x in served.log_lines() if "[text-7]" in x]
-    assert "gatescope.access" in line and "GET /healthz 200" in line
+    assert "gatescope.access" in line and "GET /api/v1/models 200" in line
+    assert not any("[probe-1]" in x for x in served.log_lines())
 
 
 @pytest.mark.slow
