@@ -19,10 +19,14 @@ def main(argv: list[str]) -> int:
         print(f"unknown model id {unknown[0]!r}; known: {', '.join(RECIPES)}", file=sys.stderr)
         return 2
     out = Path(BUILTIN_DIR)
+    shown = "app/builtin_models"  # as run from the repository root, like `make retrain-models`
     for model_id in ids:
         recipe = RECIPES[model_id]
-        print(recipe.config.command(out="app/builtin_models", model_id=model_id), flush=True)
-        for path in train_and_write(recipe.config, out, model_id, progress=sys.stderr.isatty()):
+        print(recipe.config.command(out=shown, model_id=model_id), flush=True)
+        paths = train_and_write(
+            recipe.config, out, model_id, progress=sys.stderr.isatty(), shown_out=shown
+        )
+        for path in paths:
             print(f"  wrote {path.relative_to(out.parent.parent)}", flush=True)
     return 0
 

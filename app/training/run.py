@@ -23,15 +23,24 @@ def default_description(config: TrainConfig) -> dict[str, str]:
 
 
 def train_and_write(
-    config: TrainConfig, out: Path, model_id: str | None = None, progress: bool = False
+    config: TrainConfig,
+    out: Path,
+    model_id: str | None = None,
+    progress: bool = False,
+    shown_out: str | None = None,
 ) -> list[Path]:
-    """Train config from scratch and write <id>.safetensors/.json/.loss.json/.loss.png."""
+    """Train config from scratch and write <id>.safetensors/.json/.loss.json/.loss.png.
+
+    shown_out: how the recorded command names the output directory (default: out as given).
+    """
     model_id = model_id or f"{config.task}-{config.cell}"
     result = train(config, evaluate=lambda t, m: evaluate(t, m, quick=True), progress=progress)
-    return write_result(result, out, model_id)
+    return write_result(result, out, model_id, shown_out)
 
 
-def write_result(result: TrainResult, out: Path, model_id: str) -> list[Path]:
+def write_result(
+    result: TrainResult, out: Path, model_id: str, shown_out: str | None = None
+) -> list[Path]:
     config = result.config
     recipe = RECIPES.get(model_id)
     if recipe is not None and recipe.config != config:
@@ -40,7 +49,7 @@ def write_result(result: TrainResult, out: Path, model_id: str) -> list[Path]:
     description = recipe.description if recipe else default_description(config)
     metrics = evaluate(result.task, result.model)
     units = find_units(result.task, result.model, UNITS_SEED)
-    command = config.command(out=str(out), model_id=model_id)
+    command = config.command(out=shown_out or str(out), model_id=model_id)
     meta = metadata(result, model_id, name, description, units, metrics, command)
     paths = [write_model(out, model_id, result, meta)]
     curve = out / f"{model_id}.loss.json"
