@@ -15,8 +15,8 @@ from safetensors.numpy import save
 from app.config import Settings
 from app.main import create_app
 
-RANDOM_LSTM = {"cell": "lstm", "input_size": 2, "hidden_size": 3, "seed": 0}
-TRACE = {"model": RANDOM_LSTM, "inputs": [[0.5, -1.0], [0.25, 0.0]]}
+RANDOM_LSTM: dict[str, object] = {"cell": "lstm", "input_size": 2, "hidden_size": 3, "seed": 0}
+TRACE: dict[str, object] = {"model": RANDOM_LSTM, "inputs": [[0.5, -1.0], [0.25, 0.0]]}
 
 
 @pytest.fixture

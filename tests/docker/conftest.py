@@ -32,19 +32,14 @@ class Engine:
     private: bool
 
     def run(
-        self, *args: str, check: bool = True, timeout: float = 120, **kw: object
+        self, *args: str, check: bool = True, timeout: float = 120
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            ["docker", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            **kw,  # type: ignore[call-overload]
+            ["docker", *args], env=self.env, capture_output=True, text=True, timeout=timeout
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"docker {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-        return proc  # type: ignore[no-any-return]
+        return proc
 
 
 @dataclass

@@ -10,12 +10,15 @@ import shutil
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 from safetensors.numpy import save
 
+from app.store import ModelStore
+from app.store.builtin import load_builtins
 from tests.conftest import REPO, free_port, skip_or_fail
 from tests.docker.conftest import Engine, Image, write_artefact
 
@@ -53,10 +56,10 @@ def _lstm_h(weights: dict[str, np.ndarray], inputs: list[list[float]]) -> np.nda
     h, c, out = np.zeros(H), np.zeros(H), []
     for x in np.asarray(inputs):
         z = w["weight_ih_l0"] @ x + w["bias_ih_l0"] + w["weight_hh_l0"] @ h + w["bias_hh_l0"]
-        i, f, g, o = np.split(z, 4)
-        sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
-        c = sig(f) * c + sig(i) * np.tanh(g)  # cell state
-        h = sig(o) * np.tanh(c)  # hidden state
+        zi, zf, zg, zo = np.split(z, 4)
+        i, f, o = (1 / (1 + np.exp(-a)) for a in (zi, zf, zo))  # input, forget, output gates
+        c = f * c + i * np.tanh(zg)  # cell state: g = tanh(zg) is the candidate
+        h = o * np.tanh(c)  # hidden state
         out.append(h)
     return np.array(out)
 
@@ -97,7 +100,9 @@ def _server_uids(engine: Engine, container: str) -> list[int]:
     return [int(row.split()[1]) for row in rows if row.strip()]
 
 
-def test_image_builds_runs_keeps_models_and_stays_non_root(engine: Engine, image: Image) -> None:
+def test_image_builds_runs_keeps_models_and_stays_non_root(
+    engine: Engine, image: Image, tmp_path: Path
+) -> None:
     t0 = time.monotonic()
     suffix = uuid.uuid4().hex[:8]
     name, volume, port = f"gatescope-smoke-{suffix}", f"gatescope-smoke-{suffix}", free_port()
@@ -150,6 +155,8 @@ def test_image_builds_runs_keeps_models_and_stays_non_root(engine: Engine, image
         )
         assert traced >= 1  # since the restart; the workers' counts are summed
         assert _counter(metrics, "gatescope_models_stored", source="upload") >= 1
+        shipped = ModelStore(tmp_path, builtins=load_builtins).status()["builtin"]
+        assert _counter(metrics, "gatescope_models_stored", source="builtin") == shipped
         assert _counter(metrics, "gatescope_trace_compute_seconds_count", cell="lstm") >= 1
         log_lines = engine.run("logs", name).stderr.splitlines()
         access = [json.loads(x) for x in log_lines if '"gatescope.access"' in x]
