@@ -38,12 +38,12 @@ start_engine() {
   command -v dockerd >/dev/null 2>&1 || { echo "dockerd is not installed" >&2; exit 2; }
   local data="$CACHE/docker" rundir
   mkdir -p "$data"
-  rundir=$(mktemp -d /tmp/gatescope-dockerd.XXXXXX)
   # A dockerd killed hard last time leaves its lock; only one engine may own the data root.
-  if [ -e "$data/.owner" ] && kill -0 "$(cat "$data/.owner")" 2>/dev/null; then
+  if [ -e "$data/.owner" ] && [ "$(cat "/proc/$(cat "$data/.owner")/comm" 2>/dev/null)" = dockerd ]; then
     echo "another private dockerd (pid $(cat "$data/.owner")) owns $data" >&2
     exit 2
   fi
+  rundir=$(mktemp -d /tmp/gatescope-dockerd.XXXXXX)
   dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 \
     --data-root="$data" --exec-root="$rundir/exec" --pidfile="$rundir/dockerd.pid" \
     -H "unix://$rundir/docker.sock" >"$rundir/dockerd.log" 2>&1 &
