@@ -36,14 +36,17 @@ install_engine() {
 start_engine() {
   if [ "$(id -u)" != 0 ]; then echo "a private dockerd needs root" >&2; exit 2; fi
   command -v dockerd >/dev/null 2>&1 || { echo "dockerd is not installed" >&2; exit 2; }
-  local data="$CACHE/docker" rundir
+  local data="$CACHE/docker" rundir owner
   mkdir -p "$data"
-  # A dockerd killed hard last time leaves its lock; only one engine may own the data root.
-  if [ -e "$data/.owner" ] && [ "$(cat "/proc/$(cat "$data/.owner")/comm" 2>/dev/null)" = dockerd ]; then
-    echo "another private dockerd (pid $(cat "$data/.owner")) owns $data" >&2
-    exit 2
-  fi
   rundir=$(mktemp -d /tmp/gatescope-dockerd.XXXXXX)
+  owner=$(cat "$data/.owner" 2>/dev/null || true)
+  if [ -n "$owner" ] && [ "$(cat "/proc/$owner/comm" 2>/dev/null)" = dockerd ]; then
+    # Another run's engine owns the cached data root: use a throwaway one (no layer cache).
+    echo "dockerd $owner owns $data; this engine gets a temporary data root" >&2
+    data=$(mktemp -d "$CACHE/docker-tmp.XXXXXX")
+    touch "$rundir/temporary"
+  fi
+  echo "$data" >"$rundir/data-root"
   dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 \
     --data-root="$data" --exec-root="$rundir/exec" --pidfile="$rundir/dockerd.pid" \
     -H "unix://$rundir/docker.sock" >"$rundir/dockerd.log" 2>&1 &
@@ -63,14 +66,16 @@ start_engine() {
 }
 
 stop_engine() {
-  local rundir=$1 pid
+  local rundir=$1 pid data
   [ -f "$rundir/dockerd.pid" ] || { echo "no dockerd.pid in $rundir" >&2; return 0; }
   pid=$(cat "$rundir/dockerd.pid")
+  data=$(cat "$rundir/data-root")
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   kill -9 "$pid" 2>/dev/null || true
   umount "$rundir/exec/netns/default" 2>/dev/null || true
-  rm -f "$CACHE/docker/.owner"
+  rm -f "$data/.owner"
+  if [ -e "$rundir/temporary" ]; then rm -rf "$data"; fi
   rm -rf "$rundir"
 }
 
