@@ -82,19 +82,29 @@ function render(pos) {
     app.chain.setFocus(pos.focus);
     if (pos.slide >= 0) app.chain.setSlide(pos.slide);
   }
-  const key = FOCUS_TITLES[pos.focus];
-  $("focus-title").textContent = key ? tr(key) : tr("focus.all");
-  $("focus-text").textContent = tr(`${key ?? "focus.all"}_text`);
-  renderMath($("focus-equation"), FOCUS_EQUATIONS[pos.focus] ?? "");
-  $("substep-label").textContent = pos.sub >= 0 ? `${pos.sub + 1}/4 · ${tr(`substep.${SUBSTEPS[pos.sub]}`)}` : "";
-  $("diagram").dataset.sub = String(pos.sub);
+  // Text below the figure changes with the focus only: during fast playback most frames
+  // change the step alone, and rewriting text would cost a layout each time.
+  if (app.shownFocus !== `${pos.focus}:${pos.sub}`) {
+    app.shownFocus = `${pos.focus}:${pos.sub}`;
+    const key = FOCUS_TITLES[pos.focus];
+    $("focus-title").textContent = key ? tr(key) : tr("focus.all");
+    $("focus-text").textContent = tr(`${key ?? "focus.all"}_text`);
+    renderMath($("focus-equation"), FOCUS_EQUATIONS[pos.focus] ?? "");
+    $("substep-label").textContent = pos.sub >= 0 ? `${pos.sub + 1}/4 · ${tr(`substep.${SUBSTEPS[pos.sub]}`)}` : "";
+    $("diagram").dataset.sub = String(pos.sub);
+  }
   writeState(state);
 }
 
 function paintStep(t, playing = false) {
   app.shownT = t;
-  $("step").value = String(t);
-  $("step-label").textContent = `t = ${t}`;
+  // While playing, the slider and the label follow at most ten times a second.
+  const now = performance.now();
+  if (!playing || now - (app.labelAt ?? 0) > 100) {
+    app.labelAt = now;
+    $("step").value = String(t);
+    $("step-label").textContent = `t = ${t}`;
+  }
   app.chain?.update(stepView(t));
   views.setPosition({ t, unit: state.unit, field: state.field });
   // A wide table each frame would cost more than the whole diagram: refresh it when paused.

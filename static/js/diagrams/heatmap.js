@@ -28,6 +28,7 @@ export function createHeatmap(container, { id, field, title, onPick, onHover, on
   let H = 0;
   let data = null;
   let at = { t: 0, unit: 0 };
+  let width = 300;
 
   function cellAt(ev) {
     const r = canvas.getBoundingClientRect();
@@ -45,8 +46,9 @@ export function createHeatmap(container, { id, field, title, onPick, onHover, on
 
   function place() {
     if (!T || !H) return;
-    // A transform moves the cursor without laying out or repainting the heatmap.
-    const w = frame.clientWidth;
+    // A transform moves the cursor without laying out or repainting the heatmap; the width
+    // is the one measured at the last draw (reading it here would force a layout per step).
+    const w = width;
     cursor.style.width = `${Math.max(2, w / T)}px`;
     cursor.style.transform = `translateX(${((at.t / T) * w).toFixed(1)}px)`;
     row.style.top = `${(at.unit / H) * 100}%`;
@@ -55,6 +57,7 @@ export function createHeatmap(container, { id, field, title, onPick, onHover, on
 
   function draw() {
     const cssW = Math.max(50, frame.clientWidth || 300);
+    width = cssW;
     const cssH = Math.max(40, Math.min(128, H * 10));
     const dpr = window.devicePixelRatio || 1;
     canvas.width = Math.round(cssW * dpr);
