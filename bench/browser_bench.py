@@ -145,6 +145,11 @@ def write_section(text: str) -> None:
 def main() -> None:
     load_before = os.getloadavg()[0]
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if exe is None:
+        with sync_playwright() as p:
+            if not Path(p.chromium.executable_path).exists():
+                print("browser_bench: no Chromium here; `make browser` installs one. Not run.")
+                return
     with tempfile.TemporaryDirectory() as data, sync_playwright() as p:
         proc, url = start_server(data)
         try:
