@@ -159,7 +159,7 @@ function showTrace(trace, original = null) {
     app.chainKey = "";
     status(tr("chain.only_lstm", { cell: trace.cell }));
   } else if (chainKey !== app.chainKey) {
-    app.chain = drawChain($("lstm-chain"), { hidden: trace.hidden_size, inputSize: D });
+    app.chain = drawChain($("lstm-chain"), { hidden: trace.hidden_size, inputSize: D, cell: trace.cell });
     app.chainKey = chainKey;
     const frame = $("diagram-scroll");
     frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2;

@@ -235,3 +235,19 @@ def test_an_api_refusal_is_shown_with_the_field_it_names(page: Page) -> None:
     expect(page.locator("body[data-ready=error]")).to_be_attached()
     expect(page.locator("#status")).to_contain_text("hidden_size")
     expect(page.locator("#status")).to_have_class(re.compile(r"\berror\b"))
+
+
+def test_coupled_lstm_draws_its_input_gate_as_one_minus_f(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    open_explorer(page, "?cell=lstm_coupled&hidden=3&steps=6&t=2")
+    expect(page.locator("#layer-i .layer-text")).to_have_text("1 − f")
+    page.hover("#layer-i")
+    expect(page.locator("#tooltip .tip-eq")).to_have_text("iₜ = 1 − fₜ")
+    model = {**random_lstm(3), "cell": "lstm_coupled"}
+    api = api_trace(base_url, {"model": model, "inputs": page_inputs(page)})["layers"][0]
+    for unit in range(3):
+        cell = page.locator(f"#tooltip [data-testid=tip-i-{unit}]")
+        assert float(cell.get_attribute("data-value") or "nan") == api["i"][2][unit]
+        assert api["i"][2][unit] == pytest.approx(1 - api["f"][2][unit], abs=1e-12)
+    assert console_errors == []

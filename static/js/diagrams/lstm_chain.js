@@ -43,7 +43,9 @@ const STRIP_FOCUS = {
 // Fields drawn with the sequential gate scale; the rest are signed.
 const STRIP_FIELD = { f: "f", i: "i", o: "o" };
 
-export function drawChain(svg, { hidden, inputSize, prefix = "" }) {
+// cell: "lstm" (default), "lstm_peephole" or "lstm_coupled" (its i is 1 - f, not a layer).
+export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }) {
+  const coupled = cell === "lstm_coupled";
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${C.viewBox[0]} ${C.viewBox[1]}`);
   const id = (name) => `${prefix}${name}`;
@@ -99,7 +101,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "" }) {
   for (const [f, x] of Object.entries(C.layers)) {
     const g = tag(el("g", { id: id(`layer-${f}`), class: "layer", "data-field": f, tabindex: 0, role: "button", "aria-label": `${tr(`name.${f}`)} ${SYMBOLS[f]}` }, svg), LAYER_FOCUS[f], f);
     el("rect", { x: x - BW / 2, y: C.layerY - BH / 2, width: BW, height: BH, rx: 3 }, g);
-    label(g, x, C.layerY + 5, f === "g" ? "tanh" : "σ", "layer-text");
+    label(g, x, C.layerY + 5, f === "g" ? "tanh" : coupled && f === "i" ? "1 − f" : "σ", "layer-text");
     label(g, x + BW / 2 + 3, C.layerY - BH / 2 - 3, SYMBOLS[f], "layer-symbol", "start");
   }
   for (const [name, op] of Object.entries(C.ops)) {
@@ -172,7 +174,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "" }) {
       carry.setAttribute("transform", `translate(${(p * C.slideDx).toFixed(1)},0)`);
       carry.style.opacity = String(1 - 0.6 * p);
     },
-    describe: (key, unit) => describe(view, key, unit),
+    describe: (key, unit) => describe(view, key, unit, cell),
   };
 }
 
@@ -195,7 +197,16 @@ function originalOf(v, key) {
 const MAX_ROWS = 32;
 
 // Tooltip content for an element: its name, equation and numbers at this step.
-function describe(v, key, unit) {
+const VARIANT_EQUATIONS = {
+  lstm_coupled: { i: "iₜ = 1 − fₜ", c: "Cₜ = fₜ * Cₜ₋₁ + (1 − fₜ) * C̃ₜ" },
+  lstm_peephole: {
+    f: "fₜ = σ(W_f·[hₜ₋₁, xₜ] + w_{cf} * Cₜ₋₁ + b_f)",
+    i: "iₜ = σ(W_i·[hₜ₋₁, xₜ] + w_{ci} * Cₜ₋₁ + b_i)",
+    o: "oₜ = σ(W_o·[hₜ₋₁, xₜ] + w_{co} * Cₜ + b_o)",
+  },
+};
+
+function describe(v, key, unit, cell = "lstm") {
   if (!v) return null;
   if (key === "module-prev" || key === "module-next") {
     const dt = key === "module-prev" ? -1 : 1;
@@ -228,7 +239,7 @@ function describe(v, key, unit) {
   }
   return {
     title: `${tr(`name.${key}`)}  ${SYMBOLS[key] ?? ""}  (t = ${v.t})`,
-    equation: EQUATIONS[key],
+    equation: VARIANT_EQUATIONS[cell]?.[key] ?? EQUATIONS[key],
     rows,
     headers: orig ? ["", tr("clamp.clamped"), tr("clamp.original")] : undefined,
     note: [clampNote, note].filter(Boolean).join(" ") || undefined,
