@@ -94,12 +94,16 @@ _LIST = [
     Recipe(
         "char-lm-lstm",
         "Pride and Prejudice, character by character (LSTM)",
-        TrainConfig("char-lm", "lstm", hidden=64, steps=3000, lr=0.005),
+        TrainConfig("char-lm", "lstm", hidden=128, steps=3000, lr=0.005),
         {
-            "en": "Predicts the next character of Jane Austen's Pride and Prejudice. Some units "
-            "learned on their own to notice quotations and positions in the line or word.",
-            "zh": "预测简·奥斯汀《傲慢与偏见》的下一个字符。有些单元自己学会了留意引号、"
-            "行内位置或词内位置。",
+            "en": "Predicts the next character of Jane Austen's Pride and Prejudice, read in "
+            "chunks of 100 characters (truncated BPTT). Nobody told it about words or "
+            "sentences, yet one unit counts the letters of the current word and another the "
+            "characters since the last full stop.",
+            "zh": "预测简·奥斯汀《傲慢与偏见》的下一个字符，"
+            "以每段 100 个字符分块训练（截断 BPTT）。"
+            "没有人告诉它什么是单词或句子，但有一个单元在数当前单词的字母，"
+            "另一个在数自上一个句号以来的字符。",
         },
     ),
 ]

@@ -234,9 +234,14 @@ CHAR_TEXTS = {
         "行内位置单元：沿着一行稳定变化，每到新的一行就跳回，帮助预测何时换行。",
     ),
     "position_in_word": (
-        "Word position: follows how many letters of the current word have been read, and "
-        "resets at spaces and punctuation.",
-        "词内位置单元：跟踪当前单词已读了几个字母，遇到空格或标点时复位。",
+        "Word position: counts the characters since the last space, so it knows how far "
+        "into the current word the model is, and resets at each space.",
+        "词内位置单元：数着自上一个空格以来读了几个字符，知道当前单词读到了哪里，遇到空格就复位。",
+    ),
+    "position_in_sentence": (
+        "Sentence position: counts the characters since the last full stop, question or "
+        "exclamation mark, a slow clock that restarts with every sentence.",
+        "句内位置单元：数着自上一个句号、问号或感叹号以来的字符数，像一只随每个句子重新开始的慢钟。",
     ),
 }
 

@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from app.engine.tasks import BracketDepth, CharLM, DelayedRecall, Sine, one_hot
-from app.engine.tasks.char_lm import inside_quotes, position_in_line, position_in_word
+from app.engine.tasks.char_lm import (
+    inside_quotes,
+    position_in_line,
+    position_in_sentence,
+    position_in_word,
+)
 
 
 def test_one_hot_puts_a_single_one_per_row():
@@ -91,6 +96,10 @@ def test_char_lm_features_on_a_hand_made_text():
         position_in_line(text), [1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 0, 0, 1]
     )
     np.testing.assert_array_equal(position_in_word("ab c"), [1, 2, 0, 1])
+    np.testing.assert_array_equal(
+        position_in_word("abcdefghij k"), [1, 2, 3, 4, 5, 6, 7, 8, 8, 8, 0, 1]
+    )
+    np.testing.assert_array_equal(position_in_sentence("Hi. Yo!"), [1, 2, 0, 1, 2, 3, 0])
 
 
 def test_char_lm_streams_continue_the_text_across_chunks():

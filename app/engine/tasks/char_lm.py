@@ -64,20 +64,34 @@ def position_in_line(text: str) -> np.ndarray:
     return out
 
 
-def position_in_word(text: str) -> np.ndarray:
-    """(T,) letters since the last non-letter (0 on spaces and punctuation)."""
+def characters_since(text: str, marks: str, cap: int) -> np.ndarray:
+    """(T,) characters read since the last one in `marks` (0 on a mark), counted up to cap."""
     out = np.zeros(len(text), dtype=np.float64)
     pos = 0
     for t, ch in enumerate(text):
-        pos = pos + 1 if ch.isalpha() else 0
+        pos = 0 if ch in marks else min(pos + 1, cap)
         out[t] = pos
     return out
+
+
+def position_in_word(text: str) -> np.ndarray:
+    """(T,) characters since the last space or line break, counted up to 8 (0 on the space).
+
+    Most words are shorter than 8 letters; past that the count says little about what comes.
+    """
+    return characters_since(text, " \n", 8)
+
+
+def position_in_sentence(text: str) -> np.ndarray:
+    """(T,) characters since the last '.', '!' or '?', counted up to 40."""
+    return characters_since(text, ".!?", 40)
 
 
 FEATURES: dict[str, Callable[[str], np.ndarray]] = {
     "inside_quotes": inside_quotes,
     "position_in_line": position_in_line,
     "position_in_word": position_in_word,
+    "position_in_sentence": position_in_sentence,
 }
 
 
