@@ -23,7 +23,7 @@ def test_clamp_changes_the_trace_as_the_engine_says(
     if not api_has(base_url, "", request_field="clamp"):
         open_explorer(page, "?hidden=4")
         expect(page.locator("#clamp-apply")).to_be_disabled()
-        pytest.skip("the API has no clamps yet (issue 4); the UI says so")
+        pytest.fail("the API has no clamps (issue 4)")
     open_explorer(page, "?hidden=4&steps=12&t=5")
     page.click("text=Clamp a gate")
     page.select_option("#clamp-field", "f")
@@ -88,7 +88,7 @@ def test_uploaded_text_model_colours_the_text_and_steps_live_as_one_types(
         body.get_attribute("data-api-models") != "true"
         or body.get_attribute("data-api-live") != "true"
     ):
-        pytest.skip("the API has no uploads or live stepping yet (issue 4)")
+        pytest.fail("the API has no uploads or live stepping (issue 4)")
     model_id = _upload_text_model(base_url)
     frames: list[str] = []
 
@@ -130,7 +130,7 @@ def test_a_built_in_model_plays_and_shows_the_apis_numbers(
     models = res.json().get("models", []) if res.status_code == 200 else []
     built_in = [m for m in models if m.get("source") == "builtin" and m["cell"].startswith("lstm")]
     if not built_in:
-        pytest.skip("the server ships no built-in LSTM yet (training, issue 4)")
+        pytest.fail("the server ships no built-in LSTM (issue 6)")
     # The bracket counter makes the best picture; any built-in LSTM will do for the checks.
     info = next((m for m in built_in if m["id"] == "bracket-depth-lstm"), built_in[0])
     info = httpx.get(f"{base_url}/api/v1/models/{info['id']}", timeout=10).json()
@@ -162,7 +162,7 @@ def test_a_word_model_steps_live_one_word_at_a_time(
 ) -> None:
     res = httpx.get(f"{base_url}/api/v1/models/delayed-recall-lstm", timeout=10)
     if res.status_code != 200:
-        pytest.skip("the built-in delayed-recall-lstm has not shipped yet")
+        pytest.fail("the built-in delayed-recall-lstm is missing from this build")
     frames: list[str] = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda p: frames.append(str(p))))
     open_explorer(page, "?model=delayed-recall-lstm&text=I+grew+up+in+Japan")
@@ -192,7 +192,7 @@ def test_switching_models_in_the_picker_keeps_the_page_consistent(
 ) -> None:
     ids = [m["id"] for m in httpx.get(f"{base_url}/api/v1/models", timeout=10).json()["models"]]
     if not {"bracket-depth-lstm", "sine-lstm"} <= set(ids):
-        pytest.skip("the built-in bracket-depth-lstm and sine-lstm have not shipped yet")
+        pytest.fail("the built-in bracket-depth-lstm and sine-lstm have not shipped yet")
     open_explorer(page, "?model=bracket-depth-lstm&t=5")
     page.select_option("#model-select", "")  # a random LSTM: 4 units, no vocabulary
     expect(page.locator("#random-fields")).to_be_visible()
