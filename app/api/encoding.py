@@ -2,15 +2,21 @@
 
 float64 output goes through orjson (shortest round-trip repr of every number). float32
 output is rounded to DISPLAY_DECIMALS decimals for display and written by app.api.fastjson.
-The whole body is encoded in the worker thread that computed it, off the event loop.
+The whole body is encoded in the worker thread that computed it, off the event loop, as a
+list of parts (one per array) that JsonPartsResponse sends one after the other: a trace of
+tens of megabytes is never copied into one string.
 """
 
 import math
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import orjson
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from app.api.errors import ApiError
 from app.api.fastjson import DECIMALS, rounded_rows, rounded_vector
@@ -26,6 +32,78 @@ class OrjsonResponse(JSONResponse):
         if isinstance(content, bytes):
             return content
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class JsonPartsResponse(Response):
+    """A JSON body given as parts, sent in order with one Content-Length."""
+
+    media_type = "application/json"
+
+    def __init__(
+        self, parts: list[bytes], status_code: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(None, status_code, headers)
+        self.parts = parts
+        length = str(sum(len(p) for p in parts)).encode()
+        self.raw_headers = [h for h in self.raw_headers if h[0] != b"content-length"]
+        self.raw_headers.append((b"content-length", length))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        last = len(self.parts) - 1
+        for k, part in enumerate(self.parts):
+            await send({"type": "http.response.body", "body": part, "more_body": k < last})
+
+
+class RawJson:
+    """Text that is JSON already (one piece, or pieces to send in order), for json_parts."""
+
+    def __init__(self, text: bytes | list[bytes]) -> None:
+        self.pieces = [text] if isinstance(text, bytes) else text
+
+
+def json_parts(value: Any) -> list[bytes]:
+    """JSON of dicts, lists and scalars with RawJson leaves kept as separate parts; the small
+    pieces between them are joined, so there are about as many parts as RawJson leaves."""
+    parts: list[bytes] = []
+    pending: list[bytes] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, RawJson):
+            if pending:
+                parts.append(b"".join(pending))
+                pending.clear()
+            parts.extend(v.pieces)
+        elif isinstance(v, dict):
+            pending.append(b"{")
+            for k, (key, item) in enumerate(v.items()):
+                pending.append((b',"' if k else b'"') + key.encode() + b'":')
+                walk(item)
+            pending.append(b"}")
+        elif isinstance(v, list):
+            pending.append(b"[")
+            for k, item in enumerate(v):
+                if k:
+                    pending.append(b",")
+                walk(item)
+            pending.append(b"]")
+        else:
+            pending.append(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY))
+
+    walk(value)
+    if pending:
+        parts.append(b"".join(pending))
+    return parts
+
+
+def raw_array(arr: np.ndarray, dtype: str) -> RawJson:
+    """An array's JSON: display-rounded text for float32, orjson's full precision for float64."""
+    if dtype == "float32" and arr.size:
+        return RawJson(rounded_rows(arr) if arr.ndim == 2 else rounded_vector(arr.ravel()))
+    return RawJson(orjson.dumps(np.ascontiguousarray(arr, dtype=np.float64),
+                                option=orjson.OPT_SERIALIZE_NUMPY))  # fmt: skip
 
 
 def array_json(arr: np.ndarray, dtype: str) -> Any:
@@ -49,7 +127,8 @@ def check_finite(name: str, arr: np.ndarray) -> None:
         )
 
 
-def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> bytes:
+def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> list[bytes]:
+    """The trace response as JSON parts (see JsonPartsResponse). Keys are plain identifiers."""
     for k, layer in enumerate(trace.layers):
         for field, value in layer.items():
             check_finite(f"layers[{k}].{field}", value)
@@ -63,13 +142,79 @@ def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> bytes:
     }
     if tokens is not None:
         body["tokens"] = tokens
-    body["layers"] = [{k: array_json(v, dtype) for k, v in layer.items()} for layer in trace.layers]
-    body["h_n"] = array_json(trace.h_n, dtype)
-    body["c_n"] = None if trace.c_n is None else array_json(trace.c_n, dtype)
+    body["layers"] = [{k: raw_array(v, dtype) for k, v in layer.items()} for layer in trace.layers]
+    body["h_n"] = raw_array(trace.h_n, dtype)
+    body["c_n"] = None if trace.c_n is None else raw_array(trace.c_n, dtype)
     if trace.probs is not None and trace.logits is not None:
         check_finite("readout.logits", trace.logits)
         body["readout"] = {
-            "logits": array_json(trace.logits, dtype),
-            "probs": array_json(trace.probs, dtype),
+            "logits": raw_array(trace.logits, dtype),
+            "probs": raw_array(trace.probs, dtype),
         }
-    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+    return json_parts(body)
+
+
+# Encodes the blocks of a long float32 trace while the engine computes the next block.
+_ENCODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gatescope-encode")
+_Block = tuple[list[dict[str, bytes]], dict[str, bytes]]
+
+
+def _encode_block(trace: Trace) -> _Block:
+    """One block of steps: each layer's fields, and the readout, as rows without brackets."""
+    layers = []
+    for k, layer in enumerate(trace.layers):
+        for field, value in layer.items():
+            check_finite(f"layers[{k}].{field}", value)
+        layers.append({f: rounded_rows(v, outer=False) for f, v in layer.items()})
+    readout = {}
+    if trace.probs is not None and trace.logits is not None:
+        check_finite("readout.logits", trace.logits)
+        readout = {
+            "logits": rounded_rows(trace.logits, outer=False),
+            "probs": rounded_rows(trace.probs, outer=False),
+        }
+    return layers, readout
+
+
+def _joined(blocks: list[bytes]) -> RawJson:
+    pieces = [b"["]
+    for k, block in enumerate(blocks):
+        pieces.extend((b",", block) if k else (block,))
+    pieces.append(b"]")
+    return RawJson(pieces)
+
+
+def pipelined_trace_json(blocks: Iterable[Trace], tokens: list[str] | None) -> list[bytes]:
+    """trace_json for float32 of a trace computed block after block (successive slices of the
+    steps, each starting from the last one's state): each block is encoded on a second thread
+    while the engine computes the next, so on two cores encoding hides behind compute."""
+    pending: list[Future[_Block]] = []
+    last: Trace | None = None
+    steps = 0
+    for block in blocks:
+        pending.append(_ENCODER.submit(_encode_block, block))
+        last = block
+        steps += int(next(iter(block.layers[0].values())).shape[0])
+    assert last is not None
+    encoded = [f.result() for f in pending]
+    body: dict[str, Any] = {
+        "cell": last.cell,
+        "input_size": last.input_size,
+        "hidden_size": last.hidden_size,
+        "num_layers": last.num_layers,
+        "dtype": "float32",
+        "steps": steps,
+    }
+    if tokens is not None:
+        body["tokens"] = tokens
+    body["layers"] = [
+        {f: _joined([layers[k][f] for layers, _ in encoded]) for f in last.layers[k]}
+        for k in range(last.num_layers)
+    ]
+    body["h_n"] = raw_array(last.h_n, "float32")
+    body["c_n"] = None if last.c_n is None else raw_array(last.c_n, "float32")
+    if encoded[0][1]:
+        body["readout"] = {
+            name: _joined([readout[name] for _, readout in encoded]) for name in ("logits", "probs")
+        }
+    return json_parts(body)

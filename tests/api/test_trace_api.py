@@ -314,3 +314,30 @@ def test_text_over_the_step_limit_is_413(tmp_path) -> None:
         res = c.post("/api/v1/trace", json={"model": model, "text": "a" * 11})
     assert res.status_code == 413
     assert res.json()["message"] == "text has 11 steps, the limit is 10"
+
+
+@pytest.mark.parametrize("fields", [None, ["c", "h"]])
+def test_long_float32_trace_computed_in_blocks_equals_one_pass(
+    client: TestClient, fields: list[str] | None
+) -> None:
+    """Over 2 blocks of steps the trace is computed block by block (encoding overlaps the
+    compute); the answer must be the one-pass trace, readout and final states included."""
+    tensors = with_readout(lstm_weights(3, 5, seed=8, layers=2), vocab_size=4)
+    weights = {k: v.tolist() for k, v in tensors.items()}
+    x = np.random.default_rng(1).uniform(-2, 2, (700, 3))
+    body = {"model": {"cell": "lstm", "weights": weights}, "inputs": x.tolist(),
+            "dtype": "float32", "fields": fields}  # fmt: skip
+    res = client.post("/api/v1/trace", json=body)
+    assert res.status_code == 200, res.text
+    assert "compute_encode" in res.headers["server-timing"]  # the blocked path ran
+    got = res.json()
+    params, readout = from_torch("lstm", {k: v.astype(np.float64) for k, v in tensors.items()})
+    want = run_trace("lstm", params, x, readout=readout, dtype=np.float32, fields=fields)
+    assert got["steps"] == 700 and len(got["layers"]) == 2
+    for layer, expected in zip(got["layers"], want.layers, strict=True):
+        assert list(layer) == list(expected)
+        for field, values in layer.items():
+            np.testing.assert_allclose(values, expected[field], atol=5e-6 + 1e-7)
+    np.testing.assert_allclose(got["readout"]["probs"], want.probs, atol=5e-6 + 1e-7)
+    np.testing.assert_allclose(got["h_n"], want.h_n, atol=5e-6 + 1e-7)
+    np.testing.assert_allclose(got["c_n"], want.c_n, atol=5e-6 + 1e-7)

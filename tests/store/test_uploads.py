@@ -144,3 +144,22 @@ def test_npz_member_whose_header_lies_about_its_size() -> None:
 def test_json_weights_must_be_rectangular_numbers(blob: bytes, says: str) -> None:
     with pytest.raises(InvalidFile, match=says):
         read_tensors("m.json", blob, LIMITS)
+
+
+def _patched_directory(blob: bytes, offset: int, value: int) -> bytes:
+    """Overwrite one little-endian u16 of the first central-directory entry."""
+    at = blob.index(b"PK\x01\x02") + offset
+    return blob[:at] + struct.pack("<H", value) + blob[at + 2 :]
+
+
+@pytest.mark.parametrize(
+    ("blob", "says"),
+    [
+        (_patched_directory(npz(**W), 6, 0xFF), "NotImplementedError"),  # a future zip version
+        (_patched_directory(npz(**W), 8, 1), "encrypted"),
+        (b"PK\x03\x04" + bytes(100), "cannot be read"),
+    ],
+)  # fmt: skip
+def test_hostile_zip_archives_are_422_not_500(blob: bytes, says: str) -> None:
+    with pytest.raises(InvalidFile, match=says):
+        read_tensors("m.npz", blob, LIMITS)

@@ -1,0 +1,373 @@
+"""The API end to end, on loopback, measured in one run.
+
+    .venv/bin/python -m bench api        (or `make bench`, which runs every bench)
+
+1. (T, D, H) = (1000, 64, 128): the POST /api/v1/trace round trip (a client on a kept-alive
+   connection sends the JSON body and reads the whole answer) against the engine's own compute
+   time for the same trace (run_trace in this process), float32 (display-rounded answer) and
+   float64 (full precision). Rounds interleave engine, API and the comparison server, whose
+   only difference is the answer: a dict of lists through FastAPI's default encoder
+   (jsonable_encoder + json.dumps) instead of orjson/app.api.fastjson.
+2. Small traces (64, 16, 32), float32, under wrk (2 threads, 16 connections, bounded time)
+   against 2 uvicorn workers: requests/s, p50, p99, errors. Without wrk (apt-get install wrk)
+   a small Python load generator (threads, http.client) stands in, and says so.
+Servers are uvicorn processes on 127.0.0.1 with one BLAS thread each; all are stopped at the
+end. Writes its section of bench/RESULTS.md.
+"""
+
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # before NumPy loads its BLAS: one thread, as the servers
+
+import numpy as np  # noqa: E402
+from fastapi import APIRouter, FastAPI, Request  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+
+from app.api.deps import OrjsonRoute, settings_of, store_of  # noqa: E402
+from app.api.resolve import resolve_model, sequence  # noqa: E402
+from app.api.schemas import TraceRequest  # noqa: E402
+from app.config import Settings  # noqa: E402
+from app.engine import init_params, run_trace  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "RESULTS.md"
+START, END = "<!-- api_bench:start -->", "<!-- api_bench:end -->"
+BIG, SMALL = (1000, 64, 128), (64, 16, 32)
+ROUNDS = int(os.environ.get("API_BENCH_ROUNDS", "9"))
+DEFAULT_ROUNDS = int(os.environ.get("API_BENCH_DEFAULT_ROUNDS", "3"))
+LOAD_SECONDS = int(os.environ.get("API_BENCH_LOAD_SECONDS", "10"))
+
+
+# -- the comparison server: the same route, answered through FastAPI's default encoder --------
+def default_encoder_app() -> FastAPI:
+    """uvicorn factory: POST /api/v1/trace returning a dict of lists (FastAPI's encoder)."""
+    app = FastAPI()
+    app.state.settings = Settings()
+    router = APIRouter(route_class=OrjsonRoute)  # the same request parsing as the product
+
+    @router.post("/api/v1/trace", response_model=None)  # no model: jsonable_encoder + json
+    async def trace(body: TraceRequest, request: Request) -> dict[str, Any]:
+        settings = settings_of(request.app.state)
+        model = resolve_model(body.model, settings, store_of(request.app.state))
+        x, _ = sequence(model, body.inputs, body.text, settings)
+        result = await run_in_threadpool(
+            run_trace, model.cell, model.params, x, dtype=np.dtype(body.dtype)
+        )
+
+        def out(a: np.ndarray) -> list[Any]:
+            a = a.astype(np.float64)
+            return (np.round(a, 5) if body.dtype == "float32" else a).tolist()  # type: ignore[no-any-return]
+
+        return {
+            "cell": result.cell,
+            "steps": int(x.shape[0]),
+            "layers": [{k: out(v) for k, v in layer.items()} for layer in result.layers],
+            "h_n": out(result.h_n),
+            "c_n": None if result.c_n is None else out(result.c_n),
+        }
+
+    app.include_router(router)
+    return app
+
+
+# -- servers and clients ----------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(app: str, workers: int, data_dir: Path) -> Iterator[int]:
+    port = free_port()
+    env = {**os.environ, "GATESCOPE_DATA_DIR": str(data_dir)}
+    cmd = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1",
+           "--port", str(port), "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{app} did not start") from None
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def trace_body(T: int, D: int, H: int, dtype: str) -> bytes:
+    x = np.random.default_rng(0).uniform(-1, 1, (T, D)).round(4)
+    model = {"cell": "lstm", "input_size": D, "hidden_size": H, "seed": 0}
+    return json.dumps({"model": model, "inputs": x.tolist(), "dtype": dtype}).encode()
+
+
+class Client:
+    """One kept-alive HTTP/1.1 connection; post() returns (seconds, status, body size)."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        self.timing: dict[str, float] = {}  # the last answer's Server-Timing, in seconds
+
+    def post(self, body: bytes) -> tuple[float, int, int]:
+        t0 = time.perf_counter()
+        self.conn.request("POST", "/api/v1/trace", body, {"Content-Type": "application/json"})
+        res = self.conn.getresponse()
+        data = res.read()
+        took = time.perf_counter() - t0
+        found = re.findall(r"(\w+);dur=([\d.]+)", res.getheader("server-timing") or "")
+        self.timing = {name: float(ms) / 1e3 for name, ms in found}
+        return took, res.status, len(data)
+
+
+def engine_time(T: int, D: int, H: int, dtype: str) -> Callable[[], float]:
+    params = init_params("lstm", D, H, 1, 0)
+    x = np.random.default_rng(0).uniform(-1, 1, (T, D)).round(4)
+
+    def once() -> float:
+        t0 = time.perf_counter()
+        run_trace("lstm", params, x, dtype=np.dtype(dtype))
+        return time.perf_counter() - t0
+
+    return once
+
+
+# -- 1. the big trace -------------------------------------------------------------------------
+def big_trace(data_dir: Path) -> tuple[list[str], list[tuple[str, float, bool]]]:
+    rows, checks = [], []
+    with (
+        server("app.main:create_app", 1, data_dir) as port,
+        server("bench.api_bench:default_encoder_app", 1, data_dir) as plain_port,
+    ):
+        api, plain = Client(port), Client(plain_port)
+        for dtype in ("float32", "float64"):
+            body = trace_body(*BIG, dtype)
+            engine = engine_time(*BIG, dtype)
+            for warm in (api, plain):  # first requests build caches (random weights, tables)
+                _, status, _ = warm.post(body)
+                assert status == 200, f"warm-up answered {status}"
+            times: dict[str, list[float]] = {
+                "engine": [], "api": [], "plain": [], "compute": [], "encode": []
+            }  # fmt: skip
+            size = 0
+            for k in range(ROUNDS):
+                times["engine"].append(engine())
+                took, status, size = api.post(body)
+                assert status == 200
+                times["api"].append(took)
+                both = api.timing.get("compute_encode")  # blocks: encoding overlaps compute
+                times["compute"].append(api.timing.get("compute", both or float("nan")))
+                times["encode"].append(api.timing.get("encode", 0.0 if both else float("nan")))
+                if k < DEFAULT_ROUNDS:
+                    took, status, plain_size = plain.post(body)
+                    assert status == 200
+                    times["plain"].append(took)
+            med = {k: statistics.median(v) for k, v in times.items()}
+            ratio = med["api"] / med["engine"]
+            rows.append(
+                f"| {dtype} | {med['engine'] * 1e3:.1f} | {med['api'] * 1e3:.1f} | "
+                f"{med['compute'] * 1e3:.1f} | {med['encode'] * 1e3:.1f} | "
+                f"{(med['api'] - med['compute'] - med['encode']) * 1e3:.1f} | "
+                f"{ratio:.2f} | {med['plain'] * 1e3:.0f} | {med['plain'] / med['api']:.1f} | "
+                f"{size / 1e6:.1f} / {plain_size / 1e6:.1f} |"
+            )
+            if dtype == "float32":
+                checks.append(("round trip / engine compute, float32", ratio, ratio <= 2.0))
+            checks.append(
+                (f"default encoder / API, {dtype}", med["plain"] / med["api"], True)
+            )  # fmt: skip
+            print(rows[-1], flush=True)
+    return rows, checks
+
+
+# -- 2. small traces under load ---------------------------------------------------------------
+def wrk_load(port: int, body: bytes, seconds: int) -> dict[str, Any]:
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [==[{body.decode()}]==]\n"
+    )
+    cmd = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s", str(script),
+           f"http://127.0.0.1:{port}/api/v1/trace"]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    shutil.rmtree(script.parent, ignore_errors=True)
+
+    def ms(label: str) -> float:
+        found = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not found:
+            raise RuntimeError(f"wrk printed no {label} latency:\n{out}")
+        scale = {"us": 1e-3, "ms": 1.0, "s": 1e3}[found.group(2)]
+        return float(found.group(1)) * scale
+
+    total = re.search(r"(\d+) requests in", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if total is None or rps is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (
+        sum(int(g) for g in sock.groups()) if sock else 0
+    )
+    return {"tool": "wrk -t2 -c16", "requests": int(total.group(1)), "rps": float(rps.group(1)),
+            "p50": ms("50%"), "p99": ms("99%"), "errors": errors}  # fmt: skip
+
+
+def python_load(port: int, body: bytes, seconds: int) -> dict[str, Any]:
+    """Stand-in for wrk: 16 threads, each a kept-alive connection, for `seconds`."""
+    latencies: list[float] = []
+    errors = [0]
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        client = Client(port)
+        while time.monotonic() < stop:
+            try:
+                took, status, _ = client.post(body)
+            except (OSError, http.client.HTTPException):
+                errors[0] += 1
+                client = Client(port)
+                continue
+            latencies.append(took)
+            errors[0] += status != 200
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    q = np.percentile(np.array(latencies) * 1e3, [50, 99])
+    return {"tool": "Python threads x16 (wrk not installed)", "requests": len(latencies),
+            "rps": len(latencies) / elapsed, "p50": float(q[0]), "p99": float(q[1]),
+            "errors": errors[0]}  # fmt: skip
+
+
+def small_load(data_dir: Path) -> dict[str, Any]:
+    body = trace_body(*SMALL, "float32")
+    with server("app.main:create_app", 2, data_dir) as port:
+        client = Client(port)
+        for _ in range(50):  # warm both workers' caches
+            _, status, _ = client.post(body)
+            assert status == 200, f"small trace answered {status}"
+        client.conn.close()
+        if shutil.which("wrk"):
+            return wrk_load(port, body, LOAD_SECONDS)
+        return python_load(port, body, LOAD_SECONDS)
+
+
+# -- report -----------------------------------------------------------------------------------
+def machine() -> list[str]:
+    model = platform.processor() or "unknown CPU"
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        found = re.search(r"Model name:\s*(.+)", lscpu)
+        model = found.group(1).strip() if found else model
+    except OSError:
+        pass
+    import fastapi
+    import orjson
+    import uvicorn
+
+    return [
+        f"- CPU: {model}, {os.cpu_count()} logical cores; one BLAS thread per process",
+        f"- Python {platform.python_version()}, NumPy {np.__version__}, FastAPI "
+        f"{fastapi.__version__}, uvicorn {uvicorn.__version__}, orjson {orjson.__version__}",
+        f"- Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; 1-minute load average at "
+        f"the end {os.getloadavg()[0]:.2f} (the VM is shared: compare ratios, not times)",
+    ]
+
+
+def main() -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="gatescope-bench-"))
+    try:
+        rows, checks = big_trace(data_dir)
+        load = small_load(data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    checks.append(("small traces under load: errors", load["errors"], load["errors"] == 0))
+    targets = []
+    for name, value, ok in checks:
+        if name.startswith("default"):
+            targets.append(f"- {name}: {value:.1f}x slower (expected >= 15x)")
+        elif name.startswith("round trip"):
+            targets.append(f"- {name}: {value:.2f} (target <= 2): {'met' if ok else 'MISSED'}")
+        else:
+            targets.append(f"- {name}: {value:g} (target 0): {'met' if ok else 'MISSED'}")
+    T, D, H = BIG
+    lines = [
+        START,
+        "## API end to end on loopback (bench/api_bench.py)",
+        "",
+        *machine(),
+        "",
+        f"POST /api/v1/trace at (T, D, H) = ({T}, {D}, {H}), one LSTM layer, every field, medians "
+        f"of {ROUNDS} interleaved rounds ({DEFAULT_ROUNDS} for the default encoder). Round trip: "
+        "a kept-alive client sends the JSON body and reads the whole answer (one uvicorn "
+        "worker). Engine: run_trace for the same trace in the bench process. Default encoder: "
+        "the same route returning a dict of lists through FastAPI's jsonable_encoder. Server "
+        "compute and encode come from the answer's Server-Timing header (a long float32 trace "
+        "is computed in blocks of steps and each block is encoded on a second thread while the "
+        "next is computed: its compute column holds both, encode shows 0); rest = request "
+        "parsing and validation, thread hand-offs, HTTP on loopback and the client's read.",
+        "",
+        "| dtype | engine ms | round trip ms | of which: server compute | + encode | rest | "
+        "round trip / engine | default encoder ms | default / ours | answer MB (ours / default) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Small traces ({SMALL[0]}, {SMALL[1]}, {SMALL[2]}), float32, 2 uvicorn workers, "
+        f"{LOAD_SECONDS} s of {load['tool']} on loopback:",
+        "",
+        "| requests | requests/s | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|",
+        f"| {load['requests']} | {load['rps']:.0f} | {load['p50']:.1f} | {load['p99']:.1f} | "
+        f"{load['errors']} |",
+        "",
+        "Targets:",
+        *targets,
+        END,
+    ]
+    write_section("\n".join(lines))
+    print("\n".join(lines[lines.index("Targets:") :]))
+
+
+def write_section(section: str) -> None:
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if START in old and END in old:
+        before, rest = old.split(START, 1)
+        new = before + section + rest.split(END, 1)[1]
+    else:
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    RESULTS.write_text(new)
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
