@@ -166,11 +166,18 @@ def _store_upload(
 async def upload_model(
     request: Request,
     file: Annotated[UploadFile, File(description=".safetensors, .npz or .json weights")],
-    cell: Annotated[CellName, Form()],
-    layout: Annotated[Literal["torch", "keras"], Form()] = "torch",
-    name: Annotated[str | None, Form(description="Shown in lists; default: file name")] = None,
-    vocab: Annotated[str | None, Form(description='JSON list of tokens: ["a", "b"]')] = None,
-    prefix: Annotated[str | None, Form(description="Module prefix, e.g. lstm.")] = None,
+    cell: Annotated[CellName, Form(examples=["lstm"])],
+    layout: Annotated[Literal["torch", "keras"], Form(examples=["torch"])] = "torch",
+    name: Annotated[
+        str | None, Form(description="Shown in lists; default: file name", examples=["chars"])
+    ] = None,
+    vocab: Annotated[
+        str | None,
+        Form(description="JSON list of tokens, one per input", examples=['["a", "b", " "]']),
+    ] = None,
+    prefix: Annotated[
+        str | None, Form(description="Module prefix of the RNN", examples=["lstm."])
+    ] = None,
 ) -> JSONResponse:
     """Upload weights under PyTorch state_dict names (layout torch) or Keras names.
 
