@@ -20,7 +20,7 @@ import orjson
 DECIMALS = 5
 _SCALE = 10**DECIMALS
 _MAX_DIGITS = 4  # integer parts below 10**4 use the tables
-_SLACK = 8  # bytes in front of the text that absorb the first integer word's padding
+_PREFIX = 8  # each row starts with "       [": blanks that absorb integer words' padding
 _BLOCK = 1 << 14  # numbers converted at once: the temporaries stay in the CPU cache
 _KEEP = 1 << 20  # scratch arrays up to this many numbers stay allocated, per thread
 
@@ -37,6 +37,7 @@ _FRAC_END = _words([f".{fp % _SCALE:0{DECIMALS}d}]," for fp in range(_SCALE + 1)
 # Integer words, right-aligned in 8 bytes; index ip + neg * 10**_MAX_DIGITS.
 _INT = _words([f"{'-' if neg else ''}{ip}".rjust(8) for neg in (0, 1) for ip in range(10**4)])
 _SIGN = ord("-") - ord(" ")
+_ROW_OPEN = np.frombuffer(b"       [", dtype=np.uint64)[0]
 _local = threading.local()
 
 
@@ -68,27 +69,31 @@ def rounded_rows(a: np.ndarray, outer: bool = True) -> bytes:
         return text if outer else text[1:-1]
     digits = len(str(int(top) // _SCALE))
     width = digits + 1 + 8  # sign and digits, then the fraction word
-    row_bytes = 1 + cols * width  # "[" then the records
-    buf = np.empty(_SLACK + rows * row_bytes, dtype=np.uint8)
+    row_bytes = _PREFIX + cols * width  # "       [" then the records
+    buf = np.empty(1 + rows * row_bytes, dtype=np.uint8)  # the outer "[" first
     step = max(1, _BLOCK // cols)  # rows per block: the temporaries stay in the CPU cache
     for r0 in range(0, rows, step):
-        _records(a[r0 : r0 + step], buf, _SLACK + r0 * row_bytes, row_bytes, digits, top)
-    buf[_SLACK::row_bytes][:rows] = ord("[")
+        _records(a[r0 : r0 + step], buf, 1 + r0 * row_bytes, row_bytes, digits, top)
+    # Row prefixes last: the first integer word of a row spills its padding into them.
+    np.ndarray((rows,), np.uint64, buf, 1, strides=(row_bytes,))[...] = _ROW_OPEN
     if not outer:
-        return buf[_SLACK:-1].tobytes()  # without the "," after the last row
-    buf[_SLACK - 1], buf[-1] = ord("["), ord("]")  # the outer brackets; "]," ends the last row
-    return buf[_SLACK - 1 :].tobytes()
+        return buf[1:-1].tobytes()  # without the "," after the last row
+    buf[0], buf[-1] = ord("["), ord("]")  # the outer brackets; "]," ends the last row
+    return buf.tobytes()
 
 
 def _records(
     a: np.ndarray, buf: np.ndarray, start: int, row_bytes: int, digits: int, top: float
 ) -> None:
-    """Write the records of the rows of `a` into buf, the first row's "[" at byte `start`."""
+    """Write the records of the rows of `a` into buf, the first row starting at byte `start`
+    (with its prefix, written later). An 8-byte integer word spills up to 6 blank bytes
+    before its record: into the previous record's fraction (written after it) or, at the
+    start of a row, into the row's prefix."""
     shape = a.shape
     width = digits + 1 + 8
 
     def words(offset: int, dtype: Any = np.uint64) -> np.ndarray:  # unaligned, strided
-        return np.ndarray(shape, dtype, buf, start + offset, strides=(row_bytes, width))
+        return np.ndarray(shape, dtype, buf, start + _PREFIX + offset, strides=(row_bytes, width))
 
     q = np.multiply(a, _SCALE, out=_scratch("q", shape, np.float64), dtype=np.float64)
     np.rint(q, out=q)
@@ -109,12 +114,12 @@ def _records(
         ip += ord(" ")
         sign &= _SIGN  # " " + 13 = "-"
         ip += sign
-        words(1, np.uint16)[...] = ip
-    else:  # the 8-byte word's padding lands on bytes written after it: order matters
+        words(0, np.uint16)[...] = ip
+    else:  # the 8-byte word ends at the integer part; its padding spills before the record
         sign &= 10**_MAX_DIGITS  # negative numbers: the second half of _INT
         ip += sign
-        words(digits - 6)[...] = np.take(_INT, ip)
-    fractions = words(digits + 2)
+        words(digits + 1 - 8)[...] = np.take(_INT, ip)
+    fractions = words(digits + 1)
     fractions[...] = np.take(_FRAC, fp)
     fractions[:, -1] = _FRAC_END[fp[:, -1]]
 

@@ -95,6 +95,6 @@ async def gradients(body: GradientsRequest, request: Request) -> OrjsonResponse:
     h0, c0 = states(model, body.h0, body.c0)
     loss = engine_loss(body.loss)
     content = await run_in_threadpool(
-        _gradients, model, x, h0, c0, clamps(body.clamp), loss, body.dtype, tokens
+        _gradients, model, x, h0, c0, clamps(body.clamp, model, len(x)), loss, body.dtype, tokens
     )
     return OrjsonResponse(content)

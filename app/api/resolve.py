@@ -253,5 +253,17 @@ def states(
     return h, c
 
 
-def clamps(specs: list[ClampSpec] | None) -> list[Clamp]:
+def clamps(specs: list[ClampSpec] | None, model: Model, steps: int) -> list[Clamp]:
+    """Engine clamps; lists longer than the units or steps there are cannot be right and are
+    refused before the engine expands them (indices are checked by the engine)."""
+    for n, spec in enumerate(specs or []):
+        for name, values, limit in (("units", spec.units, model.hidden_size),
+                                    ("steps", spec.steps, steps)):  # fmt: skip
+            if values is not None and len(values) > limit:
+                raise ApiError(
+                    422,
+                    "limit_exceeded",
+                    f"clamp[{n}].{name} lists {len(values)} entries; there are only {limit}",
+                    f"clamp[{n}].{name}",
+                )
     return [Clamp(s.field, s.value, s.units, s.steps, s.layer) for s in specs or []]

@@ -48,8 +48,9 @@ def _trace(body: TraceRequest, settings: Settings, store: ModelStore) -> JsonPar
         parts = pipelined_trace_json(_blocks(model, x, h0, c0, body.fields), tokens)
         timing = f"compute_encode;dur={(time.perf_counter() - t0) * 1e3:.2f}"
         return JsonPartsResponse(parts, headers={"Server-Timing": timing})
+    interventions = clamps(body.clamp, model, len(x))
     t0 = time.perf_counter()
-    result = run_trace(model.cell, model.params, x, h0=h0, c0=c0, clamps=clamps(body.clamp),
+    result = run_trace(model.cell, model.params, x, h0=h0, c0=c0, clamps=interventions,
                        readout=model.readout, dtype=np.dtype(body.dtype),
                        fields=body.fields)  # fmt: skip
     t1 = time.perf_counter()

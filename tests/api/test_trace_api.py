@@ -173,6 +173,8 @@ def test_clamp_equals_the_engines_intervention(client: TestClient) -> None:
         ({"field": "f", "value": 1.0, "steps": [9]}, "clamps[0].steps contains 9"),
         ({"field": "f", "value": 1.0, "layer": 3}, "clamps[0].layer is 3"),
         ({"field": "f", "value": True}, "clamp[0].value"),
+        ({"field": "f", "value": 1.0, "units": [0] * 4}, "clamp[0].units lists 4 entries"),
+        ({"field": "f", "value": 1.0, "steps": [0] * 5}, "clamp[0].steps lists 5 entries"),
     ],
 )
 def test_bad_clamp_is_422_naming_it(client: TestClient, clamp: dict, says: str) -> None:
