@@ -172,7 +172,7 @@ def ratio(a: float | None, b: float | None) -> str:
 
 
 def target(name: str, value: float, limit: str, met: bool) -> str:
-    return f"- {name}: {value:.2f} (target {limit}): {'met' if met else 'MISSED'}"
+    return f"- {name}: {value:.3f} (target {limit}): {'met' if met else 'MISSED'}"
 
 
 COLUMNS = ("engine", "naive", "floor", "nn.LSTM", "LSTMCell")
