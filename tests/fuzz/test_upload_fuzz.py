@@ -22,11 +22,7 @@ from tests.conftest import IN_CI, REPO, skip_or_fail
 from tests.fuzz.seeds import broken_zips, seeds
 
 # finding -> (the exception type the fuzz target skips, as named in FUZZ_KNOWN)
-KNOWN_FINDINGS = {
-    "future_zip_version": (NotImplementedError, "notimpl"),
-    "encrypted_member": (RuntimeError, "runtime"),
-    "empty_member_name": (IndexError, "index"),
-}
+KNOWN_FINDINGS: dict[str, tuple[type[Exception], str]] = {}  # all fixed so far
 KNOWN_TYPES = tuple(t for t, _ in KNOWN_FINDINGS.values())
 SECONDS = int(os.environ.get("FUZZ_SECONDS", "60" if IN_CI else "10"))
 LIMITS = FileLimits(max_tensors=64, max_elements=1_000_000, max_unpacked_bytes=16 * 1024 * 1024)
@@ -95,13 +91,6 @@ def test_random_bytes_raise_only_store_errors(data: bytes, name: str) -> None:
         read_tensors(name, data, LIMITS)
     except (StoreError, *KNOWN_TYPES):
         pass
-
-
-@pytest.mark.parametrize("finding", sorted(KNOWN_FINDINGS))
-@pytest.mark.xfail(strict=True, reason="fuzz finding: app/store/uploads.py _npz lets it escape")
-def test_known_finding_is_fixed(finding: str) -> None:
-    with pytest.raises(StoreError):
-        read_tensors("m.npz", broken_zips()[finding], LIMITS)
 
 
 @pytest.mark.parametrize("finding", sorted(set(broken_zips()) - set(KNOWN_FINDINGS)))
