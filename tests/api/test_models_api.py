@@ -276,3 +276,16 @@ def test_word_vocabulary_splits_text_at_whitespace(client: TestClient) -> None:
     assert res.json()["message"] == (
         "text[13] starts the word 'Paris', which is not in the model's vocabulary"
     )
+
+
+def test_bodies_over_the_limits_are_413_before_parsing(tmp_path: Path) -> None:
+    """The byte-counting body limit (app/guards.py) guards the API's JSON and upload routes."""
+    settings = Settings(data_dir=tmp_path, max_body_bytes=4096, max_upload_bytes=4096)
+    with TestClient(create_app(settings)) as c:
+        big = {"model": {"input_size": 1, "hidden_size": 1}, "inputs": [[0.0]] * 2000}
+        res = c.post("/api/v1/trace", json=big)
+        assert res.status_code == 413 and "max_body_bytes" in res.json()["message"]
+        huge = bytes(2 * 1024 * 1024)  # past the upload limit plus the room for form fields
+        res = upload(c, content=huge)
+        assert res.status_code == 413 and "max_upload_bytes" in res.json()["message"]
+        assert c.get("/healthz").status_code == 200
