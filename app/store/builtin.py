@@ -72,7 +72,11 @@ def load_builtins() -> list[StoredModel]:
         from app.training.builtin import load_builtin_models
     except ImportError:
         return []
-    items: Iterable[Any] = load_builtin_models()
+    try:
+        items: Iterable[Any] = load_builtin_models()
+    except Exception as exc:  # broken shipped files must not take the uploads down with them
+        log.error("built-in models not loaded: %s", exc)
+        return []
     if isinstance(items, Mapping):
         items = [
             v if _get(v, "id") else {**dict(v), "id": k} if isinstance(v, Mapping) else v
