@@ -14,8 +14,23 @@ def test_version_prints_the_package_version(capsys) -> None:
 
 def test_train_subcommand_writes_a_loadable_model(tmp_path: Path) -> None:
     out = tmp_path / "m"
-    cmd = [sys.executable, "-m", "app.cli", "train", "--task", "sine", "--cell", "gru",
-           "--hidden", "4", "--steps", "3", "--out", str(out), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "train",
+        "--task",
+        "sine",
+        "--cell",
+        "gru",
+        "--hidden",
+        "4",
+        "--steps",
+        "3",
+        "--out",
+        str(out),
+        "--quiet",
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=300)
     meta = json.loads((out / "sine-gru.json").read_text())
     assert (meta["cell"], meta["hidden_size"], meta["task"]) == ("gru", 4, "sine")
