@@ -82,4 +82,5 @@ def page_context(request: Request) -> dict[str, Any]:
 
 @pages_router.get("/", response_class=HTMLResponse)
 async def explorer(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "explorer.html", page_context(request))
+    context = {**page_context(request), "site_nav": True}
+    return templates.TemplateResponse(request, "explorer.html", context)
