@@ -19,6 +19,7 @@ from app.api.responses import TraceResponse, errors
 from app.api.schemas import TraceRequest
 from app.config import Settings
 from app.engine import Trace, run_trace
+from app.observability import observe_trace
 from app.store import ModelStore
 
 trace_router = APIRouter(tags=["trace"], route_class=OrjsonRoute)
@@ -45,14 +46,16 @@ def _trace(body: TraceRequest, settings: Settings, store: ModelStore) -> JsonPar
     h0, c0 = states(model, body.h0, body.c0)
     if body.dtype == "float32" and not body.clamp and x.shape[0] > 2 * BLOCK_STEPS:
         t0 = time.perf_counter()
-        parts = pipelined_trace_json(_blocks(model, x, h0, c0, body.fields), tokens)
+        with observe_trace(model.cell):  # compute and encoding overlap: timed together
+            parts = pipelined_trace_json(_blocks(model, x, h0, c0, body.fields), tokens)
         timing = f"compute_encode;dur={(time.perf_counter() - t0) * 1e3:.2f}"
         return JsonPartsResponse(parts, headers={"Server-Timing": timing})
     interventions = clamps(body.clamp, model, len(x))
     t0 = time.perf_counter()
-    result = run_trace(model.cell, model.params, x, h0=h0, c0=c0, clamps=interventions,
-                       readout=model.readout, dtype=np.dtype(body.dtype),
-                       fields=body.fields)  # fmt: skip
+    with observe_trace(model.cell):  # gatescope_trace_compute_seconds on /metrics
+        result = run_trace(model.cell, model.params, x, h0=h0, c0=c0, clamps=interventions,
+                           readout=model.readout, dtype=np.dtype(body.dtype),
+                           fields=body.fields)  # fmt: skip
     t1 = time.perf_counter()
     parts = trace_json(result, body.dtype, tokens)
     t2 = time.perf_counter()

@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from fastapi.testclient import TestClient
@@ -72,7 +73,9 @@ def test_compute_slots_full_gives_503_with_retry_after(tmp_path) -> None:  # typ
                 )
             )
 
-    responses = asyncio.run(both())
+    # A thread of its own: after the browser tests, Playwright's loop runs in this one.
+    with ThreadPoolExecutor(1) as pool:
+        responses = pool.submit(asyncio.run, both()).result()
     assert sorted(r.status_code for r in responses) == [200, 503]
     busy = next(r for r in responses if r.status_code == 503)
     assert busy.json()["error"] == "busy" and int(busy.headers["retry-after"]) >= 1
