@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -21,6 +21,14 @@ from app.store import FileLimits, ModelInfo, ModelStore, read_tensors
 
 models_router = APIRouter(tags=["models"])
 BINARY = {"type": "string", "format": "binary"}
+ModelId = Annotated[
+    str,
+    Path(
+        max_length=64,
+        description="A built-in model's name or an upload's 24-hex-digit content hash.",
+        examples=["delayed-recall-lstm"],
+    ),
+]
 
 
 def _public(info: ModelInfo) -> dict[str, Any]:
@@ -37,7 +45,7 @@ async def list_models(request: Request) -> JSONResponse:
 @models_router.get(
     "/models/{model_id}", response_model=ModelSummary, responses=errors(404)
 )  # fmt: skip
-async def get_model(model_id: str, request: Request) -> JSONResponse:
+async def get_model(model_id: ModelId, request: Request) -> JSONResponse:
     """Name, cell, sizes, vocabulary, task, description (en, zh) and metrics of one model."""
     info = await run_in_threadpool(store_of(request.app.state).info, model_id)
     return JSONResponse(_public(info))
@@ -54,7 +62,7 @@ async def get_model(model_id: str, request: Request) -> JSONResponse:
         **errors(404),
     },
 )
-async def download_weights(model_id: str, request: Request) -> Response:
+async def download_weights(model_id: ModelId, request: Request) -> Response:
     """The weights as a safetensors file, loadable with safetensors.torch.load_file."""
     blob = await run_in_threadpool(store_of(request.app.state).weights_file, model_id)
     return Response(
@@ -216,7 +224,7 @@ async def upload_model(
     responses=errors(403, 404),
 )
 async def delete_model(
-    model_id: str,
+    model_id: ModelId,
     request: Request,
     x_delete_token: Annotated[
         str | None, Header(description="The delete_token the upload answered with.")
