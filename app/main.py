@@ -24,6 +24,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Every gate of an LSTM, GRU or RNN, step by step.",
         root_path=settings.root_path,
+        docs_url=None,  # /docs is app.web.pages.api_docs: Swagger UI vendored, no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)

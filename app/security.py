@@ -4,8 +4,8 @@ The pages load scripts only from our own origin (``script-src 'self'``, no inlin
 no eval), so text a user typed can never become code even if it reached the DOM as HTML.
 Styles allow ``'unsafe-inline'`` because the front end sets ``style`` attributes (the SVG
 export inlines computed styles, KaTeX lays out formulas with them); inline CSS cannot run
-script. The OpenAPI pages (/docs, /redoc) are FastAPI's own HTML with an inline bootstrap
-script and the Swagger/ReDoc bundles from a CDN, so they get a looser policy of their own.
+script. The same policy covers /docs: its Swagger UI is vendored in static/ and started by
+a module of ours, so no page needs a CDN or an inline script.
 """
 
 from fastapi import FastAPI
@@ -29,20 +29,6 @@ APP_CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-DOCS_CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-        "img-src 'self' data: https://fastapi.tiangolo.com",
-        "worker-src 'self' blob:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
-DOCS_PATHS = ("/docs", "/redoc")
-
 _COMMON = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -50,11 +36,7 @@ _COMMON = [
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
-
-
-def policy_for(path: str) -> str:
-    """The Content-Security-Policy for a request path (root_path already stripped)."""
-    return DOCS_CSP if path.startswith(DOCS_PATHS) else APP_CSP
+_HEADERS = [*_COMMON, (b"content-security-policy", APP_CSP.encode())]
 
 
 class SecurityHeadersMiddleware:
@@ -67,17 +49,12 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
-        root = scope.get("root_path", "")
-        if root and path.startswith(root):
-            path = path[len(root) :]
-        extra = [*_COMMON, (b"content-security-policy", policy_for(path).encode())]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
                 headers = list(message.get("headers", []))
-                headers.extend((k, v) for k, v in extra if k not in present)
+                headers.extend((k, v) for k, v in _HEADERS if k not in present)
                 message["headers"] = headers
             await send(message)
 

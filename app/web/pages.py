@@ -84,3 +84,11 @@ def page_context(request: Request) -> dict[str, Any]:
 async def explorer(request: Request) -> HTMLResponse:
     context = {**page_context(request), "site_nav": True}
     return templates.TemplateResponse(request, "explorer.html", context)
+
+
+@pages_router.get("/docs", response_class=HTMLResponse)
+async def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI from static/vendor (FastAPI's own page loads it from a CDN with an inline
+    script, which the site's Content-Security-Policy forbids)."""
+    openapi_url = request.scope.get("root_path", "") + (request.app.openapi_url or "")
+    return templates.TemplateResponse(request, "api_docs.html", {"openapi_url": openapi_url})

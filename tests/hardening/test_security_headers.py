@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from app.security import APP_CSP, DOCS_CSP
+from app.security import APP_CSP
 
 PATHS = ["/", "/healthz", "/static/css/app.css", "/api/v1/nowhere", "/openapi.json"]
 
@@ -48,10 +48,13 @@ def test_app_policy_allows_no_inline_or_eval_script() -> None:
     assert csp["default-src"] == ["'self'"]
 
 
-def test_docs_get_their_own_policy(client: TestClient) -> None:
+def test_docs_page_has_the_app_policy_and_no_cdn(client: TestClient) -> None:
     r = client.get("/docs")
-    assert r.headers["content-security-policy"] == DOCS_CSP
-    assert directives(DOCS_CSP)["frame-ancestors"] == ["'none'"]
+    assert r.status_code == 200
+    assert r.headers["content-security-policy"] == APP_CSP
+    assert "cdn." not in r.text and "https://" not in r.text
+    assert 'data-openapi-url="/openapi.json"' in r.text
+    assert client.get("/redoc").status_code == 404  # the CDN-only ReDoc page is gone
 
 
 def test_pages_have_no_inline_executable_script(client: TestClient) -> None:
