@@ -36,9 +36,7 @@ def test_schemathesis_over_http_all_checks_200_examples(tmp_path: Path) -> None:
         cmd += ["--checks", "all", "--max-examples", str(EXAMPLES)]
         cmd += ["--phases", "examples,fuzzing", "--seed", "1", "--workers", "2", "--no-color"]
         cmd += ["--generation-database", "none", "--request-timeout", "30"]
-        done = subprocess.run(
-            cmd, cwd=REPO, capture_output=True, text=True, timeout=MAX_SECONDS
-        )
+        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=MAX_SECONDS)
         healthz = httpx.get(f"{server.url}/healthz", timeout=10)
     finally:
         stop_server(server)
