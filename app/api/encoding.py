@@ -4,16 +4,19 @@ float64 output goes through orjson (shortest round-trip repr of every number). f
 output is rounded to DISPLAY_DECIMALS decimals for display and written by app.api.fastjson.
 The whole body is encoded in the worker thread that computed it, off the event loop, as a
 list of parts (one per array) that JsonPartsResponse sends one after the other: a trace of
-tens of megabytes is never copied into one string.
+tens of megabytes is never copied into one string. (Computing a long trace in blocks and
+encoding each on a second thread was tried and measured slower: the engine's small NumPy
+calls hold the GIL, so the two threads took turns instead of overlapping.)
+
+`"format": "safetensors"` answers the arrays unrounded in one binary file instead.
 """
 
 import math
-from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import orjson
+import safetensors.numpy
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -154,67 +157,34 @@ def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> list[bytes
     return json_parts(body)
 
 
-# Encodes the blocks of a long float32 trace while the engine computes the next block.
-_ENCODER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gatescope-encode")
-_Block = tuple[list[dict[str, bytes]], dict[str, bytes]]
+def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> bytes:
+    """The trace as one safetensors file, at the computed precision (no display rounding).
 
-
-def _encode_block(trace: Trace) -> _Block:
-    """One block of steps: each layer's fields, and the readout, as rows without brackets."""
-    layers = []
+    Tensors: layers.{k}.{field} (steps, hidden), h_n and c_n (layers, hidden), and with a
+    readout readout.logits and readout.probs (steps, classes). The metadata holds cell,
+    dtype and the sizes as decimal text, and tokens as a JSON list, as safetensors wants
+    text values only.
+    """
+    tensors: dict[str, np.ndarray] = {}
     for k, layer in enumerate(trace.layers):
         for field, value in layer.items():
             check_finite(f"layers[{k}].{field}", value)
-        layers.append({f: rounded_rows(v, outer=False) for f, v in layer.items()})
-    readout = {}
+            tensors[f"layers.{k}.{field}"] = np.ascontiguousarray(value)
+    tensors["h_n"] = np.ascontiguousarray(trace.h_n)
+    if trace.c_n is not None:
+        tensors["c_n"] = np.ascontiguousarray(trace.c_n)
     if trace.probs is not None and trace.logits is not None:
         check_finite("readout.logits", trace.logits)
-        readout = {
-            "logits": rounded_rows(trace.logits, outer=False),
-            "probs": rounded_rows(trace.probs, outer=False),
-        }
-    return layers, readout
-
-
-def _joined(blocks: list[bytes]) -> RawJson:
-    pieces = [b"["]
-    for k, block in enumerate(blocks):
-        pieces.extend((b",", block) if k else (block,))
-    pieces.append(b"]")
-    return RawJson(pieces)
-
-
-def pipelined_trace_json(blocks: Iterable[Trace], tokens: list[str] | None) -> list[bytes]:
-    """trace_json for float32 of a trace computed block after block (successive slices of the
-    steps, each starting from the last one's state): each block is encoded on a second thread
-    while the engine computes the next, so on two cores encoding hides behind compute."""
-    pending: list[Future[_Block]] = []
-    last: Trace | None = None
-    steps = 0
-    for block in blocks:
-        pending.append(_ENCODER.submit(_encode_block, block))
-        last = block
-        steps += int(next(iter(block.layers[0].values())).shape[0])
-    assert last is not None
-    encoded = [f.result() for f in pending]
-    body: dict[str, Any] = {
-        "cell": last.cell,
-        "input_size": last.input_size,
-        "hidden_size": last.hidden_size,
-        "num_layers": last.num_layers,
-        "dtype": "float32",
-        "steps": steps,
+        tensors["readout.logits"] = np.ascontiguousarray(trace.logits)
+        tensors["readout.probs"] = np.ascontiguousarray(trace.probs)
+    meta = {
+        "cell": trace.cell,
+        "dtype": dtype,
+        "input_size": str(trace.input_size),
+        "hidden_size": str(trace.hidden_size),
+        "num_layers": str(trace.num_layers),
+        "steps": str(next(iter(trace.layers[0].values())).shape[0]),
     }
     if tokens is not None:
-        body["tokens"] = tokens
-    body["layers"] = [
-        {f: _joined([layers[k][f] for layers, _ in encoded]) for f in last.layers[k]}
-        for k in range(last.num_layers)
-    ]
-    body["h_n"] = raw_array(last.h_n, "float32")
-    body["c_n"] = None if last.c_n is None else raw_array(last.c_n, "float32")
-    if encoded[0][1]:
-        body["readout"] = {
-            name: _joined([readout[name] for _, readout in encoded]) for name in ("logits", "probs")
-        }
-    return json_parts(body)
+        meta["tokens"] = orjson.dumps(tokens).decode()
+    return safetensors.numpy.save(tensors, metadata=meta)

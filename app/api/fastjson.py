@@ -52,12 +52,8 @@ def _scratch(name: str, shape: tuple[int, int], dtype: Any) -> np.ndarray:
     return arr[:size].reshape(shape)
 
 
-def rounded_rows(a: np.ndarray, outer: bool = True) -> bytes:
-    """A non-empty 2-d array as JSON ``[[...],...]``, rounded to DECIMALS decimals.
-
-    outer=False leaves out the enclosing brackets (``[...],[...]``): row blocks of one array
-    encoded apart can then be joined with commas.
-    """
+def rounded_rows(a: np.ndarray) -> bytes:
+    """A non-empty 2-d array as JSON ``[[...],...]``, rounded to DECIMALS decimals."""
     a = np.asarray(a)
     if a.ndim != 2 or a.size == 0:
         raise ValueError(f"expected a non-empty 2-d array, got shape {a.shape}")
@@ -66,7 +62,7 @@ def rounded_rows(a: np.ndarray, outer: bool = True) -> bytes:
     if not top < 10**_MAX_DIGITS * _SCALE:  # also catches NaN and infinities
         text = orjson.dumps(np.round(a.astype(np.float64), DECIMALS),
                             option=orjson.OPT_SERIALIZE_NUMPY)  # fmt: skip
-        return text if outer else text[1:-1]
+        return text
     digits = len(str(int(top) // _SCALE))
     width = digits + 1 + 8  # sign and digits, then the fraction word
     row_bytes = _PREFIX + cols * width  # "       [" then the records
@@ -76,8 +72,6 @@ def rounded_rows(a: np.ndarray, outer: bool = True) -> bytes:
         _records(a[r0 : r0 + step], buf, 1 + r0 * row_bytes, row_bytes, digits, top)
     # Row prefixes last: the first integer word of a row spills its padding into them.
     np.ndarray((rows,), np.uint64, buf, 1, strides=(row_bytes,))[...] = _ROW_OPEN
-    if not outer:
-        return buf[1:-1].tobytes()  # without the "," after the last row
     buf[0], buf[-1] = ord("["), ord("]")  # the outer brackets; "]," ends the last row
     return buf.tobytes()
 

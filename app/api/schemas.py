@@ -153,6 +153,12 @@ class TraceRequest(_SequenceRequest):
     fields: FieldNames | None = Field(
         default=None, description="Only these fields (default: all of the cell's)."
     )
+    format: Literal["json", "safetensors"] = Field(
+        default="json",
+        description="json: the TraceResponse document. safetensors: the same arrays, unrounded, "
+        "as one safetensors file (tensors layers.{k}.{field}, h_n, c_n, readout.logits, "
+        "readout.probs; the scalars and tokens in its metadata), for numpy or torch.",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
