@@ -46,9 +46,9 @@ from app.api.resolve import resolve_model, sequence  # noqa: E402
 from app.api.schemas import TraceRequest  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.engine import init_params, run_trace  # noqa: E402
+from bench.results import free_port, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "RESULTS.md"
 START, END = "<!-- api_bench:start -->", "<!-- api_bench:end -->"
 BIG, SMALL = (1000, 64, 128), (64, 16, 32)
 ROUNDS = int(os.environ.get("API_BENCH_ROUNDS", "9"))
@@ -89,10 +89,6 @@ def default_encoder_app() -> FastAPI:
 
 
 # -- servers and clients ----------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -360,19 +356,8 @@ def main() -> None:
         *targets,
         END,
     ]
-    write_section("\n".join(lines))
+    write_section("api_bench", "\n".join(lines))
     print("\n".join(lines[lines.index("Targets:") :]))
-
-
-def write_section(section: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
-        new = before + section + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(new)
-    print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":

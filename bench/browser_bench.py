@@ -11,7 +11,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,8 +22,9 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
+from bench.results import free_port, write_section
+
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 START, END = "<!-- browser_bench:start -->", "<!-- browser_bench:end -->"
 ARGS = [
     "--no-sandbox",
@@ -49,12 +49,6 @@ COUNT_FRAMES = """(ms) => new Promise((done) => {
   };
   requestAnimationFrame(tick);
 })"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -132,16 +126,6 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} logical cores"
 
 
-def write_section(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    if START in old and END in old:
-        new = old[: old.index(START)] + block + old[old.index(END) + len(END) :]
-    else:
-        new = old.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(new)
-
-
 def main() -> None:
     load_before = os.getloadavg()[0]
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
@@ -198,7 +182,7 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    write_section(text)
+    write_section("browser_bench", text)
 
 
 if __name__ == "__main__":

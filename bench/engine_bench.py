@@ -19,7 +19,6 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -28,6 +27,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from app.engine import init_params, run_trace  # noqa: E402
+from bench.results import write_section  # noqa: E402
 
 try:
     import torch
@@ -36,7 +36,6 @@ except ImportError:  # the NumPy columns still run
 
 SIZES = [(64, 16, 32), (256, 32, 64), (1000, 64, 128), (1000, 128, 256)]
 DTYPES = (np.float64, np.float32)
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 START, END = "<!-- engine_bench:start -->", "<!-- engine_bench:end -->"
 K = TypeVar("K")
 
@@ -240,18 +239,7 @@ def main() -> None:
         "measure()). Absolute times drift ~30% between runs on this shared 2-core VM.",
     ]
     section = [START, title, "", *machine(), "", *legend, "", *lines, "", "Targets:", *checks, END]
-    write_section("\n".join(section))
-
-
-def write_section(section: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
-        new = before + section + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(new)
-    print(f"wrote {RESULTS}")
+    write_section("engine_bench", "\n".join(section))
 
 
 if __name__ == "__main__":

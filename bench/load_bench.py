@@ -24,7 +24,6 @@ import os
 import platform
 import random
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -33,10 +32,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.load_wire import HOST, Http, multipart, safetensors_bytes, trace_body
+from bench.results import free_port, write_section
+
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "RESULTS.md"
 START, END = "<!-- load_bench:start -->", "<!-- load_bench:end -->"
-HOST = "127.0.0.1"  # loopback only, always
 
 SECONDS = float(os.environ.get("LOAD_SECONDS", "60"))
 CLIENTS = {  # kind: (clients, mean think seconds between requests): 50 in all
@@ -73,101 +73,6 @@ class Tally:
     limited: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[str] = field(default_factory=list)
     large_running: int = 0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
-def trace_body(steps: int, d: int, h: int, seed: int) -> bytes:
-    rng = random.Random(seed)
-    inputs = [[round(rng.uniform(-1, 1), 3) for _ in range(d)] for _ in range(steps)]
-    model = {"cell": "lstm", "input_size": d, "hidden_size": h, "seed": seed % 7}
-    return json.dumps({"model": model, "inputs": inputs, "dtype": "float32"}).encode()
-
-
-def safetensors_bytes(d: int, h: int, seed: int) -> bytes:
-    """A small LSTM state_dict in the safetensors format, written by hand (no torch needed)."""
-    rng = random.Random(seed)
-    shapes = {
-        "weight_ih_l0": (4 * h, d),
-        "weight_hh_l0": (4 * h, h),
-        "bias_ih_l0": (4 * h,),
-        "bias_hh_l0": (4 * h,),
-    }
-    header: dict[str, object] = {}
-    blobs, offset = [], 0
-    for name, shape in shapes.items():
-        count = 1
-        for n in shape:
-            count *= n
-        blob = struct.pack(f"<{count}f", *(rng.uniform(-0.5, 0.5) for _ in range(count)))
-        header[name] = {
-            "dtype": "F32",
-            "shape": list(shape),
-            "data_offsets": [offset, offset + len(blob)],
-        }
-        blobs.append(blob)
-        offset += len(blob)
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    return struct.pack("<Q", len(raw)) + raw + b"".join(blobs)
-
-
-def multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, str]:
-    boundary = f"gatescope{random.getrandbits(64):016x}"
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-        for k, v in fields.items()
-    ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + content
-        + b"\r\n"
-    )
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-class Http:
-    """One keep-alive HTTP/1.1 connection; enough of the protocol for uvicorn's answers."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(
-        self, method: str, path: str, body: bytes = b"", ctype: str = "application/json"
-    ) -> tuple[int, bytes]:
-        if self.writer is None or self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
-        head = f"{method} {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: {len(body)}\r\n"
-        if body:
-            head += f"Content-Type: {ctype}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + body)
-        await self.writer.drain()
-        status_line = await self.reader.readuntil(b"\r\n")
-        status = int(status_line.split()[1])
-        length, close = 0, False
-        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-            elif name.lower() == "connection" and "close" in value.lower():
-                close = True
-        data = await self.reader.readexactly(length)
-        if close:
-            await self.close()
-        return status, data
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
 
 
 async def http_client(kind: str, port: int, tally: Tally, stop: float, seed: int) -> None:
@@ -431,14 +336,7 @@ def report(tally: Tally, peaks: list[float], counts: dict[str, int], started: fl
     print(text)
     for err in tally.errors[:20]:
         print("error:", err)
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
-        new = before + text + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    RESULTS.write_text(new)
-    print(f"wrote {RESULTS}")
+    write_section("load_bench", text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,27 @@
+"""What every benchmark shares: a free loopback port, and its section of bench/RESULTS.md."""
+
+import socket
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_section(name: str, text: str) -> None:
+    """Put `text` between <!-- name:start --> and <!-- name:end --> in RESULTS.md, replacing
+    what stood there before (or appending the section), and leave the rest of the file alone."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = text.removeprefix(start).removesuffix(end).strip("\n")
+    block = f"{start}\n{text}\n{end}"
+    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if start in old and end in old:
+        new = old[: old.index(start)] + block + old[old.index(end) + len(end) :]
+    else:
+        new = old.rstrip("\n") + "\n\n" + block + "\n"
+    RESULTS.write_text(new)
+    print(f"wrote {RESULTS}")
