@@ -61,10 +61,10 @@ class JsonPartsResponse(Response):
 
 
 class RawJson:
-    """Text that is JSON already (one piece, or pieces to send in order), for json_parts."""
+    """Text that is JSON already, kept as its own part by json_parts."""
 
-    def __init__(self, text: bytes | list[bytes]) -> None:
-        self.pieces = [text] if isinstance(text, bytes) else text
+    def __init__(self, text: bytes) -> None:
+        self.text = text
 
 
 def json_parts(value: Any) -> list[bytes]:
@@ -78,7 +78,7 @@ def json_parts(value: Any) -> list[bytes]:
             if pending:
                 parts.append(b"".join(pending))
                 pending.clear()
-            parts.extend(v.pieces)
+            parts.append(v.text)
         elif isinstance(v, dict):
             pending.append(b"{")
             for k, (key, item) in enumerate(v.items()):
