@@ -30,6 +30,22 @@ export function fetchTrace(model, input, { clamp = null, signal = undefined, dty
   return postJson("api/v1/trace", body, signal);
 }
 
+// The same trace as one safetensors file (unrounded arrays, for NumPy or PyTorch): a Blob.
+export async function fetchTraceFile(model, input, { clamp = null, dtype = "float64" } = {}) {
+  const body = { model, dtype, format: "safetensors", ...input };
+  if (clamp && clamp.length) body.clamp = clamp;
+  const res = await fetch("api/v1/trace", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    const data = await res.json().catch(() => null);
+    throw new Error(data?.message || `HTTP ${res.status}`);
+  }
+  return res.blob();
+}
+
 // Optional parts of the API this server has (the page is told by the server when it loads).
 export const features = {
   models: document.body.dataset.apiModels === "true",

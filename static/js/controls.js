@@ -1,10 +1,10 @@
 // The explorer's controls: model and input fields, playback buttons, clamp form, export
 // menu, tooltips on the chain and the language toggle. ctx carries the page's state and
 // actions (see main.js); this module only turns user actions into calls on them.
-import { features } from "./api.js";
+import { features, fetchTraceFile } from "./api.js";
 import { SPEEDS } from "./config.js";
 import { hideTooltip, showTooltip } from "./diagrams/tooltip.js";
-import { downloadCsv, downloadJson, exportPng, exportSvg } from "./export.js";
+import { download, downloadCsv, downloadJson, exportPng, exportSvg } from "./export.js";
 import { t as tr } from "./i18n.js";
 import { clampFromString, clampToString, tokenize } from "./inputs.js";
 import { toQuery, writeState, writeStateNow } from "./state.js";
@@ -129,6 +129,15 @@ export function wireControls(ctx) {
   $("export-png").addEventListener("click", () => exportPng($("lstm-chain"), `${base()}.png`).catch((e) => status(e.message, true)));
   $("download-json").addEventListener("click", () => app.trace && downloadJson(app.trace, `${base()}.json`));
   $("download-csv").addEventListener("click", () => app.trace && downloadCsv(app.trace, `${base()}.csv`));
+  $("download-safetensors").addEventListener("click", async () => {
+    if (!app.request) return;
+    const { model, input, clamp } = app.request;
+    try {
+      download(await fetchTraceFile(model, input, { clamp }), `${base()}.safetensors`);
+    } catch (err) {
+      status(err.message, true);
+    }
+  });
   $("copy-link").addEventListener("click", async () => {
     writeStateNow(state);
     try {

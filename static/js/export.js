@@ -4,7 +4,7 @@ const STYLE_PROPS = [
   "font-size", "font-family", "font-weight", "font-style", "text-anchor", "display",
 ];
 
-function download(blob, filename) {
+export function download(blob, filename) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement("a");
   a.href = url;

@@ -14,7 +14,7 @@ import { createViews, renderTable } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const state = readState();
-const app = { trace: null, original: null, layer: null, chain: null, chainKey: "", inputs: null, info: null, abort: null };
+const app = { trace: null, request: null, original: null, layer: null, chain: null, chainKey: "", inputs: null, info: null, abort: null };
 const FOCUS_TITLES = { f: "focus.f", i: "focus.i", c: "focus.c", o: "focus.o", slide: "focus.slide" };
 const FOCUS_EQUATIONS = {
   f: EQUATIONS.f, i: `${EQUATIONS.i}   ${EQUATIONS.g}`, c: EQUATIONS.c, o: `${EQUATIONS.o}   ${EQUATIONS.h}`,
@@ -248,6 +248,7 @@ export async function run() {
     ]);
     if (abort.signal.aborted) return;
     if (trace.tokens) app.inputs = null;
+    app.request = { model, input, clamp };
     app.clamp = clamp?.[0] ?? null;
     status("");
     $("clamp-info").textContent = clamp ? tr("clamp.active", { field: clamp[0].field, value: clamp[0].value }) : "";

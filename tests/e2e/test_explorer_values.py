@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import safetensors.numpy
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import save_screenshot
@@ -163,6 +164,19 @@ def test_trace_downloads_as_json_and_csv(page: Page, base_url: str, tmp_path: Pa
     assert len(lines) == 1 + 5 * 3
     row = dict(zip(header, lines[1 + 4 * 3 + 1].split(","), strict=True))  # step 4, unit 1
     assert float(row["h"]) == api["layers"][0]["h"][4][1]
+
+
+def test_trace_downloads_as_safetensors_with_the_api_values(
+    page: Page, base_url: str, tmp_path: Path
+) -> None:
+    open_explorer(page, "?hidden=3&steps=5")
+    page.click("text=Share and export")
+    api = api_trace(base_url, {"model": random_lstm(3), "inputs": page_inputs(page)})
+    path = _download(page, "#download-safetensors", tmp_path)
+    assert path.name.endswith(".safetensors")
+    tensors = safetensors.numpy.load(path.read_bytes())
+    for field in ("i", "f", "g", "o", "c", "h"):
+        assert tensors[f"layers.0.{field}"].tolist() == api["layers"][0][field]
 
 
 def test_second_layer_shows_its_own_trace_with_the_first_layers_h_as_input(
