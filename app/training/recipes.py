@@ -79,6 +79,41 @@ _LIST = [
         },
     ),
     Recipe(
+        "sine-gru",
+        "Next value of a sine (GRU)",
+        TrainConfig("sine", "gru", hidden=16, steps=1500, lr=0.01),
+        {
+            "en": "The sine task for a GRU of the LSTM's size and budget. Where the LSTM opens "
+            "and closes separate forget and input gates, the GRU's one update gate z decides "
+            "how much of the old h each unit keeps.",
+            "zh": "与 LSTM 同样大小、同样训练预算的 GRU 做正弦任务。LSTM 用各自独立的遗忘门和"
+            "输入门，GRU 则只用一个更新门 z 决定每个单元保留多少旧的 h。",
+        },
+    ),
+    Recipe(
+        "sine-lstm-peephole",
+        "Next value of a sine (peephole LSTM)",
+        TrainConfig("sine", "lstm_peephole", hidden=16, steps=1500, lr=0.01),
+        {
+            "en": "The sine task for a peephole LSTM: its gates also see the cell state "
+            "through one weight per unit (w_ci, w_cf on c_prev, w_co on the new c). Compare "
+            "its gates with the plain LSTM's on the same wave.",
+            "zh": "带窥视孔连接的 LSTM 做正弦任务：它的门还能通过每个单元的一个权重看到细胞状态"
+            "（w_ci、w_cf 看 c_prev，w_co 看新的 c）。在同一条波上和普通 LSTM 的门比一比。",
+        },
+    ),
+    Recipe(
+        "sine-lstm-coupled",
+        "Next value of a sine (coupled-gate LSTM)",
+        TrainConfig("sine", "lstm_coupled", hidden=16, steps=1500, lr=0.01),
+        {
+            "en": "The sine task for an LSTM whose input gate is tied to its forget gate, "
+            "i = 1 - f: a unit writes new content exactly as much as it forgets old.",
+            "zh": "输入门与遗忘门绑定（i = 1 - f）的 LSTM 做正弦任务："
+            "一个单元忘掉多少旧内容，就写入多少新内容。",
+        },
+    ),
+    Recipe(
         "sine-rnn",
         "Next value of a sine (plain RNN)",
         TrainConfig("sine", "rnn_tanh", hidden=16, steps=600, lr=0.01),

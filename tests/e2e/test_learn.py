@@ -220,6 +220,20 @@ def test_hovering_a_gru_strip_shows_the_api_value(page: Page, base_url: str) -> 
     assert float(shown.get_attribute("data-value") or "nan") == pytest.approx(z[2], rel=1e-12)
 
 
+def test_variants_run_on_the_three_trained_sine_models(page: Page) -> None:
+    open_section(page, "variants", "en")
+    expect(page.get_by_text("All three cells run on trained models")).to_be_visible()
+    refs = page.evaluate(
+        "Object.fromEntries(Object.entries(window.gatescopeLearn.variants)"
+        ".map(([k, v]) => [k, v.ref]))"
+    )
+    assert refs == {
+        "gru": {"id": "sine-gru"},
+        "peephole": {"id": "sine-lstm-peephole"},
+        "coupled": {"id": "sine-lstm-coupled"},
+    }
+
+
 def test_long_term_runs_the_trained_delayed_recall_model(page: Page, base_url: str) -> None:
     models = httpx.get(f"{base_url}/api/v1/models", timeout=10).json()["models"]
     if "delayed-recall-lstm" not in {m["id"] for m in models}:

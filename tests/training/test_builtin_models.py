@@ -116,8 +116,11 @@ def test_bracket_depth_is_exact_up_to_depth_8_and_a_unit_counts(builtin):
 
 
 @pytest.mark.slow
-def test_sine_lstm_beats_repeating_the_last_value_5_times(builtin):
-    err = sine_errors(Sine(), as_model(builtin["sine-lstm"]), np.random.default_rng(FRESH), 500)
+@pytest.mark.parametrize(
+    "model_id", ["sine-lstm", "sine-gru", "sine-lstm-peephole", "sine-lstm-coupled"]
+)
+def test_sine_models_with_gates_beat_repeating_the_last_value_5_times(builtin, model_id):
+    err = sine_errors(Sine(), as_model(builtin[model_id]), np.random.default_rng(FRESH), 500)
     assert err["rmse"] * 5 <= err["repeat_last_rmse"]
 
 

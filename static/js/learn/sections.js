@@ -167,7 +167,8 @@ async function variants(ctx) {
     }
   });
   const trained = runs.filter((r) => r.model.trained).length;
-  ctx.note.textContent = trained ? msg("learn.variants_trained", { n: trained }) : msg("learn.variants_random");
+  const note = trained === runs.length ? "learn.variants_all_trained" : trained ? "learn.variants_trained" : "learn.variants_random";
+  ctx.note.textContent = msg(note, { n: trained });
   const steps = Math.min(...runs.map((r) => r.trace.steps));
   globalThis.gatescopeLearn = { variants: Object.fromEntries(parts.map(([name], k) => [name, { ref: runs[k].model.ref, inputs: runs[k].inputs }])) };
   createStepper(ctx.controls, { steps, onChange: (t) => painters.forEach((p) => p(t)) });
