@@ -1,10 +1,15 @@
 """The ``gatescope`` command."""
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from app import __version__
+
+RATE_LIMIT_STATE_ENV = "GATESCOPE_RATE_LIMIT_STATE_FILE"
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -16,6 +21,11 @@ def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     workers = 1 if args.reload else (args.workers or settings.workers)
     metrics_dir = prepare_metrics_dir(workers)  # before the workers start
+    shared_dir = None
+    if settings.rate_limit_enabled and workers > 1 and settings.rate_limit_state_file is None:
+        # one bucket store for every worker (app/ratelimit.py), found through the environment
+        shared_dir = tempfile.mkdtemp(prefix="gatescope-ratelimit-")
+        os.environ[RATE_LIMIT_STATE_ENV] = os.path.join(shared_dir, "buckets.sqlite3")
     try:
         uvicorn.run(
             "app.main:create_app",
@@ -32,6 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
         )
     finally:
         remove_metrics_dir(metrics_dir)
+        if shared_dir:
+            shutil.rmtree(shared_dir, ignore_errors=True)
+            os.environ.pop(RATE_LIMIT_STATE_ENV, None)
     return 0
 
 

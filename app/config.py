@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     rate_limit_upload_burst: int = Field(default=5, ge=1)
     # Clients remembered at once; the least recently seen are forgotten beyond this.
     rate_limit_max_clients: int = Field(default=10_000, ge=1)
+    # SQLite file through which the workers of one server share their buckets. `gatescope
+    # serve` makes a temporary one for more than one worker; unset, each process keeps its own.
+    rate_limit_state_file: Path | None = None
     # WebSocket messages a connection may send per second (bursts of ws_messages_burst);
     # faster senders are slowed down, not disconnected.
     ws_messages_per_s: float = Field(default=100.0, gt=0)

@@ -3,13 +3,17 @@
 Each client address has one bucket per kind of request: ``trace`` (POST /api/v1/trace,
 POST /api/v1/gradients, opening the /api/v1/step WebSocket) and ``upload`` (POST
 /api/v1/models). A bucket holds at most ``burst`` tokens and refills at ``per_s`` tokens a
-second; a request takes one token or is answered 429 with ``Retry-After``. Buckets live in
-one process, so with N workers a client gets up to N times the rate: the limit is there to
-stop one client from flooding the service, not to meter it exactly. Off by default
+second; a request takes one token or is answered 429 with ``Retry-After``. One worker keeps
+its buckets in memory; the workers of one server share theirs through a small SQLite file
+(``rate_limit_state_file``, which ``gatescope serve`` sets up for more than one worker), so a
+client gets the configured rate whichever worker its connections reach. Off by default
 (``make run``); the Docker image turns it on with GATESCOPE_RATE_LIMIT_ENABLED=true.
 """
 
+import logging
 import math
+import sqlite3
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -71,6 +75,77 @@ class TokenBuckets:
         return len(self._buckets)
 
 
+class SharedTokenBuckets:
+    """TokenBuckets kept in an SQLite file that every worker of a server opens.
+
+    Each take is one short write transaction (WAL, no fsync: the state is worth nothing after
+    a restart). CLOCK_MONOTONIC is the same clock in every process of the machine, so the
+    stamps compare across workers. If the file cannot be used the request is let through and
+    the error logged: a broken limiter must not take the service down with it.
+    """
+
+    def __init__(
+        self,
+        rates: dict[str, Rate],
+        max_clients: int,
+        path: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.rates, self.max_clients, self.clock = rates, max_clients, clock
+        self._lock = threading.Lock()
+        self._takes = 0
+        self._db = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS buckets (client TEXT, kind TEXT, tokens REAL, "
+            "stamp REAL, PRIMARY KEY (client, kind)) WITHOUT ROWID"
+        )
+
+    def take(self, client: str, kind: str) -> float:
+        """Takes a token; returns 0.0 when allowed, else the seconds until one is available."""
+        rate = self.rates[kind]
+        try:
+            with self._lock:
+                return self._take(client, kind, rate)
+        except sqlite3.Error as err:
+            logging.getLogger("gatescope.ratelimit").error("rate limit state: %s", err)
+            return 0.0
+
+    def _take(self, client: str, kind: str, rate: Rate) -> float:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            now = self.clock()
+            row = db.execute(
+                "SELECT tokens, stamp FROM buckets WHERE client = ? AND kind = ?", (client, kind)
+            ).fetchone()
+            tokens = float(rate.burst) if row is None else row[0] + (now - row[1]) * rate.per_s
+            tokens = min(float(rate.burst), tokens)
+            if tokens >= 1.0:
+                tokens, wait = tokens - 1.0, 0.0
+            else:
+                wait = (1.0 - tokens) / rate.per_s
+            db.execute(
+                "INSERT OR REPLACE INTO buckets VALUES (?, ?, ?, ?)", (client, kind, tokens, now)
+            )
+            self._takes += 1
+            if self._takes % 1000 == 0:  # forget the least recently seen beyond the cap
+                db.execute(
+                    "DELETE FROM buckets WHERE stamp <= (SELECT stamp FROM buckets "
+                    "ORDER BY stamp DESC LIMIT 1 OFFSET ?)",
+                    (self.max_clients,),
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return wait
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM buckets").fetchone()[0])
+
+
 def request_kind(scope: Scope) -> str | None:
     """Which bucket a request draws from, or None for requests that are not limited."""
     path: str = scope.get("path", "")
@@ -103,12 +178,15 @@ class RateLimitMiddleware:
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.buckets = TokenBuckets(
-            {
-                "trace": Rate(settings.rate_limit_trace_per_s, settings.rate_limit_trace_burst),
-                "upload": Rate(settings.rate_limit_upload_per_s, settings.rate_limit_upload_burst),
-            },
-            settings.rate_limit_max_clients,
+        rates = {
+            "trace": Rate(settings.rate_limit_trace_per_s, settings.rate_limit_trace_burst),
+            "upload": Rate(settings.rate_limit_upload_per_s, settings.rate_limit_upload_burst),
+        }
+        shared = settings.rate_limit_state_file
+        self.buckets: TokenBuckets | SharedTokenBuckets = (
+            SharedTokenBuckets(rates, settings.rate_limit_max_clients, str(shared))
+            if shared
+            else TokenBuckets(rates, settings.rate_limit_max_clients)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

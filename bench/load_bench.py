@@ -1,11 +1,11 @@
 """Load: a classroom of 50 clients against 2 uvicorn workers on loopback, bounded in time.
 
-Starts `uvicorn app.main:create_app --workers 2` on 127.0.0.1 (a free port, a fresh data
-folder, the Docker image's rate limit on), then runs for LOAD_SECONDS (default 60) a mix of
-clients, each a loop of request and think time:
+Starts `gatescope serve --workers 2` on 127.0.0.1 as the Docker image does (a free port, a
+fresh data folder, the image's rate limit on, shared by the workers), then runs for
+LOAD_SECONDS (default 60) a mix of clients, each a loop of request and think time:
 
 - small traces (T, D, H) = (64, 16, 32), float32;
-- large traces (1000, 64, 128), float32 (about 20 MB of JSON each);
+- large traces (1000, 64, 128), float32 (about 12 MB of JSON each);
 - model listing (GET /api/v1/models) and model uploads (POST /api/v1/models, a small
   .safetensors file), when this build has them;
 - WebSocket stepping (/api/v1/step), when this build has it;
@@ -235,9 +235,10 @@ def p(values: list[float], q: float) -> float:
 
 
 def start_server(port: int, data: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "GATESCOPE_DATA_DIR": str(data), **ENV}
-    cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", HOST]
-    cmd += ["--port", str(port), "--workers", "2", "--log-level", "warning", "--no-access-log"]
+    # `gatescope serve`, as the Docker image runs it: its workers share one rate-limit store
+    env = {**os.environ, "GATESCOPE_DATA_DIR": str(data), "GATESCOPE_LOG_LEVEL": "warning", **ENV}
+    cmd = [sys.executable, "-m", "app.cli", "serve", "--host", HOST, "--port", str(port)]
+    cmd += ["--workers", "2"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -250,7 +251,7 @@ def start_server(port: int, data: Path) -> subprocess.Popen[bytes]:
         except OSError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("uvicorn did not answer /healthz within 60 s")
+    raise RuntimeError("gatescope serve did not answer /healthz within 60 s")
 
 
 def openapi_routes(port: int) -> set[str]:

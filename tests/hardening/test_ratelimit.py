@@ -1,12 +1,19 @@
 """Per-client token buckets: 429 JSON with Retry-After once a client's bucket is empty."""
 
+import os
+import subprocess
+import sys
+import time
+
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.config import Settings
 from app.main import create_app
-from app.ratelimit import Rate, TokenBuckets
+from app.ratelimit import Rate, SharedTokenBuckets, TokenBuckets
+from tests.conftest import REPO, free_port
 
 TRACE = {"model": {"cell": "lstm", "input_size": 2, "hidden_size": 3}, "inputs": [[0.1, 0.2]]}
 
@@ -51,6 +58,37 @@ def limited_client(tmp_path, **over: object) -> TestClient:  # type: ignore[no-u
     return TestClient(create_app(settings))
 
 
+def test_shared_buckets_of_two_workers_draw_from_one_budget(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock()
+    path = str(tmp_path / "buckets.sqlite3")
+    rates = {"trace": Rate(per_s=2.0, burst=3)}
+    one, two = (SharedTokenBuckets(rates, 10, path, clock=clock) for _ in range(2))
+    assert [one.take("a", "trace"), two.take("a", "trace"), one.take("a", "trace")] == [0.0] * 3
+    assert two.take("a", "trace") == pytest.approx(0.5)  # the burst is spent, in either worker
+    assert one.take("b", "trace") == 0.0
+    clock.now += 0.5
+    assert two.take("a", "trace") == 0.0
+    assert one.take("a", "trace") == pytest.approx(0.5)
+    assert len(one) == len(two) == 2
+
+
+def test_shared_buckets_forget_least_recent_clients_beyond_cap(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = FakeClock()
+    buckets = SharedTokenBuckets(
+        {"trace": Rate(1.0, 1)}, 100, str(tmp_path / "b.sqlite3"), clock=clock
+    )
+    for k in range(1000):
+        clock.now += 0.001
+        buckets.take(f"10.0.{k // 256}.{k % 256}", "trace")
+    assert len(buckets) == 100  # pruned every 1000 takes, to the cap
+
+
+def test_shared_buckets_let_requests_through_when_the_file_breaks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    buckets = SharedTokenBuckets({"trace": Rate(1.0, 1)}, 10, str(tmp_path / "b.sqlite3"))
+    buckets._db.close()  # what a vanished or corrupt file looks like to a take
+    assert buckets.take("a", "trace") == 0.0
+
+
 def test_trace_over_limit_gets_429_json_with_retry_after(tmp_path) -> None:  # type: ignore[no-untyped-def]
     client = limited_client(tmp_path)
     codes = [client.post("/api/v1/trace", json=TRACE).status_code for _ in range(2)]
@@ -87,3 +125,36 @@ def test_rate_limit_is_off_by_default(tmp_path) -> None:  # type: ignore[no-unty
     assert Settings().rate_limit_enabled is False
     client = TestClient(create_app(Settings(data_dir=tmp_path / "d", rate_limit_trace_burst=1)))
     assert {client.post("/api/v1/trace", json=TRACE).status_code for _ in range(5)} == {200}
+
+
+@pytest.mark.slow
+def test_two_workers_of_gatescope_serve_share_one_budget_per_client(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """20 requests, each on a new connection, spread over both workers by the kernel: with a
+    bucket per worker about 8 would pass (4 each); shared, exactly the burst of 4 does."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "GATESCOPE_DATA_DIR": str(tmp_path / "data"),
+        "GATESCOPE_RATE_LIMIT_ENABLED": "true",
+        "GATESCOPE_RATE_LIMIT_TRACE_PER_S": "0.001",
+        "GATESCOPE_RATE_LIMIT_TRACE_BURST": "4",
+    }
+    env.pop("GATESCOPE_RATE_LIMIT_STATE_FILE", None)
+    cmd = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        time.sleep(1.0)  # both workers up, not only the first to answer
+        codes = [httpx.post(f"{url}/api/v1/trace", json=TRACE, timeout=10).status_code
+                 for _ in range(20)]  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert sorted(codes) == [200] * 4 + [429] * 16
