@@ -138,6 +138,8 @@ def test_every_setting_is_in_the_readme_table_with_its_default() -> None:
         shown = rows[key].strip().strip("`")
         if default in ("", []):
             assert shown.startswith("(empty"), (key, shown)
+        elif default is None:
+            assert shown.startswith("(unset"), (key, shown)
         elif isinstance(default, bool):
             assert shown == str(default).lower(), (key, shown)
         elif isinstance(default, float):
