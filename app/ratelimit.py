@@ -80,8 +80,9 @@ class SharedTokenBuckets:
 
     Each take is one short write transaction (WAL, no fsync: the state is worth nothing after
     a restart). CLOCK_MONOTONIC is the same clock in every process of the machine, so the
-    stamps compare across workers. If the file cannot be used the request is let through and
-    the error logged: a broken limiter must not take the service down with it.
+    stamps compare across workers. If the file cannot be opened or used, the error is logged
+    and this process falls back to buckets of its own: a broken file must neither take the
+    service down nor lift the limit.
     """
 
     def __init__(
@@ -94,23 +95,34 @@ class SharedTokenBuckets:
         self.rates, self.max_clients, self.clock = rates, max_clients, clock
         self._lock = threading.Lock()
         self._takes = 0
-        self._db = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=OFF")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS buckets (client TEXT, kind TEXT, tokens REAL, "
-            "stamp REAL, PRIMARY KEY (client, kind)) WITHOUT ROWID"
-        )
+        self.fallback: TokenBuckets | None = None
+        try:
+            db = sqlite3.connect(path, timeout=1.0, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS buckets (client TEXT, kind TEXT, tokens REAL, "
+                "stamp REAL, PRIMARY KEY (client, kind)) WITHOUT ROWID"
+            )
+            self._db = db
+        except sqlite3.Error as err:
+            self._fall_back(f"cannot open {path}: {err}")
+
+    def _fall_back(self, why: str) -> None:
+        logging.getLogger("gatescope.ratelimit").error("rate limit state: %s; this worker "
+                                                       "keeps its own buckets", why)  # fmt: skip
+        self.fallback = TokenBuckets(self.rates, self.max_clients, self.clock)
 
     def take(self, client: str, kind: str) -> float:
         """Takes a token; returns 0.0 when allowed, else the seconds until one is available."""
-        rate = self.rates[kind]
-        try:
-            with self._lock:
-                return self._take(client, kind, rate)
-        except sqlite3.Error as err:
-            logging.getLogger("gatescope.ratelimit").error("rate limit state: %s", err)
-            return 0.0
+        if self.fallback is None:
+            try:
+                with self._lock:
+                    return self._take(client, kind, self.rates[kind])
+            except sqlite3.Error as err:
+                self._fall_back(str(err))
+        assert self.fallback is not None
+        return self.fallback.take(client, kind)
 
     def _take(self, client: str, kind: str, rate: Rate) -> float:
         db = self._db
@@ -143,6 +155,8 @@ class SharedTokenBuckets:
         return wait
 
     def __len__(self) -> int:
+        if self.fallback is not None:
+            return len(self.fallback)
         return int(self._db.execute("SELECT COUNT(*) FROM buckets").fetchone()[0])
 
 

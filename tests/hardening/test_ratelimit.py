@@ -83,10 +83,18 @@ def test_shared_buckets_forget_least_recent_clients_beyond_cap(tmp_path) -> None
     assert len(buckets) == 100  # pruned every 1000 takes, to the cap
 
 
-def test_shared_buckets_let_requests_through_when_the_file_breaks(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    buckets = SharedTokenBuckets({"trace": Rate(1.0, 1)}, 10, str(tmp_path / "b.sqlite3"))
-    buckets._db.close()  # what a vanished or corrupt file looks like to a take
+def test_shared_buckets_fall_back_to_their_own_when_the_file_breaks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    buckets = SharedTokenBuckets({"trace": Rate(0.001, 2)}, 10, str(tmp_path / "b.sqlite3"))
     assert buckets.take("a", "trace") == 0.0
+    buckets._db.close()  # what a vanished or corrupt file looks like to a take
+    assert [buckets.take("a", "trace") > 0 for _ in range(3)] == [False, False, True]
+    assert buckets.fallback is not None
+
+
+def test_shared_buckets_that_cannot_open_their_file_still_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = str(tmp_path / "no-such-folder" / "b.sqlite3")
+    buckets = SharedTokenBuckets({"trace": Rate(0.001, 1)}, 10, path)
+    assert [buckets.take("a", "trace") > 0 for _ in range(2)] == [False, True]
 
 
 def test_trace_over_limit_gets_429_json_with_retry_after(tmp_path) -> None:  # type: ignore[no-untyped-def]
