@@ -109,8 +109,8 @@ class SharedTokenBuckets:
             self._fall_back(f"cannot open {path}: {err}")
 
     def _fall_back(self, why: str) -> None:
-        logging.getLogger("gatescope.ratelimit").error("rate limit state: %s; this worker "
-                                                       "keeps its own buckets", why)  # fmt: skip
+        log = logging.getLogger("gatescope.ratelimit")
+        log.error("rate limit state: %s; this worker keeps its own buckets", why)
         self.fallback = TokenBuckets(self.rates, self.max_clients, self.clock)
 
     def take(self, client: str, kind: str) -> float:
