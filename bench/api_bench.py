@@ -46,7 +46,7 @@ from app.api.resolve import resolve_model, sequence  # noqa: E402
 from app.api.schemas import TraceRequest  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.engine import init_params, run_trace  # noqa: E402
-from bench.results import free_port, write_section  # noqa: E402
+from bench.results import cpu_name, free_port, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- api_bench:start -->", "<!-- api_bench:end -->"
@@ -285,19 +285,12 @@ def small_load(data_dir: Path) -> dict[str, Any]:
 
 # -- report -----------------------------------------------------------------------------------
 def machine() -> list[str]:
-    model = platform.processor() or "unknown CPU"
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        found = re.search(r"Model name:\s*(.+)", lscpu)
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
     import fastapi
     import orjson
     import uvicorn
 
     return [
-        f"- CPU: {model}, {os.cpu_count()} logical cores; one BLAS thread per process",
+        f"- CPU: {cpu_name()}; one BLAS thread per process",
         f"- Python {platform.python_version()}, NumPy {np.__version__}, FastAPI "
         f"{fastapi.__version__}, uvicorn {uvicorn.__version__}, orjson {orjson.__version__}",
         f"- Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; 1-minute load average at "

@@ -8,8 +8,6 @@ on a free loopback port and writes its section of bench/RESULTS.md.
 
 import gzip
 import os
-import platform
-import re
 import shutil
 import statistics
 import subprocess
@@ -22,7 +20,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from bench.results import free_port, write_section
+from bench.results import cpu_name, free_port, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- browser_bench:start -->", "<!-- browser_bench:end -->"
@@ -117,15 +115,6 @@ def transfer(page: Page, url: str) -> tuple[int, int, list[tuple[str, int, int]]
     return sum(f[1] for f in files), sum(f[2] for f in files), files
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        m = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        cpu = m.group(1) if m else cpu
-    return f"{cpu}, {os.cpu_count()} logical cores"
-
-
 def main() -> None:
     load_before = os.getloadavg()[0]
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
@@ -155,7 +144,7 @@ def main() -> None:
     lines = [
         "## Explorer in headless Chromium (bench/browser_bench.py)",
         "",
-        f"- Machine: {machine()}; Chromium {version} headless, 1280x720, --disable-gpu",
+        f"- Machine: {cpu_name()}; Chromium {version} headless, 1280x720, --disable-gpu",
         f"- Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average before the run "
         f"{load_before:.1f} (1 min; above ~1.5 the machine was shared and the figures suffer)",
         "",

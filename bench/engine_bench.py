@@ -13,9 +13,7 @@ plus the growth from T=1000 to T=2000. Writes its section of bench/RESULTS.md.
 
 import os
 import platform
-import re
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -27,7 +25,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 from app.engine import init_params, run_trace  # noqa: E402
-from bench.results import write_section  # noqa: E402
+from bench.results import cpu_name, write_section  # noqa: E402
 
 try:
     import torch
@@ -140,13 +138,6 @@ def measure(
 
 
 def machine() -> list[str]:
-    model = platform.processor() or "unknown CPU"
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        found = re.search(r"Model name:\s*(.+)", lscpu)
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
     cfg: Any = getattr(np, "__config__", None)
     blas = "unknown"
     with_cfg = getattr(cfg, "CONFIG", None)
@@ -155,7 +146,7 @@ def machine() -> list[str]:
         blas = f"{info.get('name', '?')} {info.get('version', '')}".strip()
     torch_v = torch.__version__ if torch is not None else "not installed"
     return [
-        f"- CPU: {model}, {os.cpu_count()} logical cores; one BLAS/torch thread each",
+        f"- CPU: {cpu_name()}; one BLAS/torch thread each",
         f"- Python {platform.python_version()}, NumPy {np.__version__} ({blas}), torch {torch_v}",
         f"- Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}; 1-minute load average at "
         f"the end {os.getloadavg()[0]:.2f} (other work on the 2 cores slows some contenders more)",

@@ -21,7 +21,6 @@ Writes its section of bench/RESULTS.md.
 import asyncio
 import json
 import os
-import platform
 import random
 import socket
 import subprocess
@@ -33,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.load_wire import HOST, Http, multipart, safetensors_bytes, trace_body
-from bench.results import free_port, write_section
+from bench.results import cpu_name, free_port, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- load_bench:start -->", "<!-- load_bench:end -->"
@@ -313,13 +312,12 @@ def report(tally: Tally, peaks: list[float], counts: dict[str, int], started: fl
     ]
     if skipped:
         checks.append(f"- not in this build, so not in the mix: {', '.join(skipped)}")
-    cpu = platform.processor() or platform.machine()
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
     section = [
         START,
         "## Load: 50 clients, 2 workers, loopback (bench/load_bench.py)",
         "",
-        f"- {cpu}, {os.cpu_count()} logical cores shared by server and load generator; "
+        f"- {cpu_name()} shared by server and load generator; "
         f"1-min load average {LOADAVG[0]:.1f} before, {LOADAVG[1]:.1f} after the run "
         "(above 2 means other jobs shared the cores)",
         f"- Run: {stamp}; {SECONDS:.0f} s; {total_ok} answers; rate limit on (Docker settings, "

@@ -1,5 +1,9 @@
-"""What every benchmark shares: a free loopback port, and its section of bench/RESULTS.md."""
+"""What every benchmark shares: a free loopback port, the machine's name, and its section of
+bench/RESULTS.md."""
 
+import os
+import platform
+import re
 import socket
 from pathlib import Path
 
@@ -10,6 +14,16 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def cpu_name() -> str:
+    """The CPU model and logical core count, e.g. "Intel(R) Xeon(R) Processor, 2 logical cores"."""
+    model = platform.processor() or platform.machine() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
+        model = found.group(1).strip() if found else model
+    return f"{model}, {os.cpu_count()} logical cores"
 
 
 def write_section(name: str, text: str) -> None:
