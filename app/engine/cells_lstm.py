@@ -49,6 +49,25 @@ def _result(R: np.ndarray, T: int, H: int) -> LayerResult:
     return LayerResult(fields, fields["h"], fields["h"][T - 1], fields["c"][T - 1])
 
 
+def _buffer(xin: np.ndarray, w_ih_t: np.ndarray, bias: np.ndarray, c0: np.ndarray) -> np.ndarray:
+    """R of shape (T + 1, B, 9H) with the input projections in place and c0 as row 0's c_prev."""
+    T, B, _ = xin.shape
+    H = c0.shape[1]
+    R = np.empty((T + 1, B, WIDTH * H), dtype=w_ih_t.dtype)
+    project_inputs(xin, w_ih_t, bias, R)
+    R[0, :, CP * H : (CP + 1) * H] = c0
+    return R
+
+
+def _output(r: np.ndarray, c: np.ndarray, o: np.ndarray, H: int) -> np.ndarray:
+    """tanh(c) and h = o * tanh(c) into row r (B, 9H); returns the h view."""
+    tc = r[:, TC * H : (TC + 1) * H]
+    np.tanh(c, out=tc)  # tanh(c)
+    h = r[:, HH * H :]
+    np.multiply(o, tc, out=h)  # h = o * tanh(c)
+    return h
+
+
 def lstm_layer(
     params: Mapping[str, np.ndarray],
     layer: int,
@@ -68,9 +87,7 @@ def lstm_layer(
     # torch rows i, f, g, o -> internal o, i, f, g; sigmoid rows pre-scaled by 0.5
     order, scales = (3, 0, 1, 2), (0.5, 0.5, 0.5, 1.0)
     w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, order, scales, dtype)
-    R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
-    project_inputs(xin, w_ih_t, bias, R)  # pre-activation input parts into [o, i, f, g]
-    R[0, :, CP * H : (CP + 1) * H] = c0
+    R = _buffer(xin, w_ih_t, bias, c0)  # input parts of the pre-activations [o, i, f, g]
     # With one batch row the loop runs on 1-d views: ufuncs on them are a little cheaper.
     RR, h = (R[:, 0, :], h0[0]) if B == 1 else (R, h0)
 
@@ -130,9 +147,7 @@ def peephole_layer(
         (0.5 * np.asarray(params[f"weight_c{g}_l{layer}"], dtype=np.float64)).astype(dtype)
         for g in "ifo"
     )
-    R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
-    project_inputs(xin, w_ih_t, bias, R)
-    R[0, :, CP * H : (CP + 1) * H] = c0
+    R = _buffer(xin, w_ih_t, bias, c0)
     first = {"i": KI * H, "f": KF * H, "g": KG * H}
     rec = np.empty((B, 4 * H), dtype=dtype)
     tmp = np.empty((B, H), dtype=dtype)
@@ -163,10 +178,7 @@ def peephole_layer(
         np.add(o, 0.5, out=o)  # o = sigmoid(z)
         if clamps is not None and t in clamps:
             apply_clamps(r, clamps[t], {"o": KO * H})
-        tc = r[:, TC * H : (TC + 1) * H]
-        np.tanh(c, out=tc)  # tanh(c)
-        h = r[:, HH * H :]
-        np.multiply(o, tc, out=h)  # h = o * tanh(c)
+        h = _output(r, c, o, H)
     return _result(R, T, H)
 
 
@@ -185,9 +197,7 @@ def coupled_layer(
     # torch-style rows f, g, o -> internal o, f, g at blocks KO, KF, KG would not be contiguous
     # with KI in between, so the coupled loop keeps [o, f, g] in the first 3H and i at block 3.
     w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, (2, 0, 1), (0.5, 0.5, 1), dtype)
-    R = np.empty((T + 1, B, WIDTH * H), dtype=dtype)
-    project_inputs(xin, w_ih_t, bias, R)
-    R[0, :, CP * H : (CP + 1) * H] = c0
+    R = _buffer(xin, w_ih_t, bias, c0)
     offsets = {"o": 0, "f": H, "g": 2 * H}
     rec = np.empty((B, 3 * H), dtype=dtype)
     h = h0
@@ -210,10 +220,7 @@ def coupled_layer(
         np.multiply(f, c_prev, out=fc)  # f * c_prev
         np.multiply(i, g, out=ig)  # i * g
         np.add(fc, ig, out=c)  # c
-        tc = r[:, TC * H : (TC + 1) * H]
-        np.tanh(c, out=tc)  # tanh(c)
-        h = r[:, HH * H :]
-        np.multiply(o, tc, out=h)  # h = o * tanh(c)
+        h = _output(r, c, o, H)
     fields = _views(R, T, H)
     fields.update(
         o=R[:T, :, :H], f=R[:T, :, H : 2 * H], g=R[:T, :, 2 * H : 3 * H], i=R[:T, :, 3 * H : 4 * H]
