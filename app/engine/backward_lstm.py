@@ -18,6 +18,7 @@ Coupled (rows f, g, o; i = 1 - f): dc/df = c_prev - g, unless i itself was clamp
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,18 @@ from app.engine.clamps import StepClamps
 Loop = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
+def _outputs(T: int, B: int, G: int, H: int, dtype: np.dtype[Any]) -> tuple[np.ndarray, ...]:
+    """dA (T, B, G*H), DH (T, B, H), DC (T, B, 1, H: the 1-axis broadcasts dc over gate
+    blocks), and the running dL/dh, dL/dc (B, H), zero after the last step."""
+    return (
+        np.empty((T, B, G * H), dtype=dtype),
+        np.empty((T, B, H), dtype=dtype),
+        np.empty((T, B, 1, H), dtype=dtype),
+        np.zeros((B, H), dtype=dtype),
+        np.zeros((B, H), dtype=dtype),
+    )
+
+
 def _loop(
     dh_out: np.ndarray, K: np.ndarray, kc: np.ndarray, f: np.ndarray, w_hh: np.ndarray
 ) -> Loop:
@@ -47,11 +60,7 @@ def _loop(
     """
     T, B, G, H = K.shape
     dtype = K.dtype
-    dA = np.empty((T, B, G * H), dtype=dtype)
-    DH = np.empty((T, B, H), dtype=dtype)
-    DC = np.empty((T, B, 1, H), dtype=dtype)  # the 1-axis broadcasts dc over gate blocks
-    dh_next = np.zeros((B, H), dtype=dtype)
-    dc_next = np.zeros((B, H), dtype=dtype)
+    dA, DH, DC, dh_next, dc_next = _outputs(T, B, G, H, dtype)
     dA4 = dA.reshape(T, B, G, H)
     arrays: tuple[np.ndarray, ...] = (
         dh_out,
@@ -89,11 +98,7 @@ def _peephole_loop(
     T, B, G, H = K.shape
     dtype = K.dtype
     w_ci, w_cf, w_co = w_c
-    dA = np.empty((T, B, G * H), dtype=dtype)
-    DH = np.empty((T, B, H), dtype=dtype)
-    DC = np.empty((T, B, 1, H), dtype=dtype)
-    dh_next = np.zeros((B, H), dtype=dtype)
-    dc_next = np.zeros((B, H), dtype=dtype)
+    dA, DH, DC, dh_next, dc_next = _outputs(T, B, G, H, dtype)
     tmp = np.empty((B, H), dtype=dtype)
     dA4 = dA.reshape(T, B, G, H)
     arrays: tuple[np.ndarray, ...] = (
