@@ -29,8 +29,9 @@ export function toCsv(rows, digits = 4) {
   return rows.map((r) => r.map((v) => +v.toFixed(digits)).join(", ")).join("\n");
 }
 
-// A small seeded generator (mulberry32) so generated noise is part of the permalink.
-function rng(seed) {
+// A small seeded generator (mulberry32) so generated noise is part of the permalink; the learn
+// pages draw their random weights from it too.
+export function seededRandom(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -44,7 +45,7 @@ function rng(seed) {
 // Feature j of a sine is sin(t / (2 + j)) for even j and cos(t / (2 + j)) for odd j;
 // steps are square waves of period 8 + 4j; noise is uniform in [-1, 1].
 export function generate(kind, steps, width, noise = 0, seed = 0) {
-  const rand = rng(seed + 1);
+  const rand = seededRandom(seed + 1);
   return Array.from({ length: steps }, (_, t) =>
     Array.from({ length: width }, (_, j) => {
       let v;

@@ -1,6 +1,7 @@
 // Shared by the Learn, Compare and Models pages: model resolution, inputs, API calls beyond
 // the explorer's api.js (gradients), a small stepper and KaTeX rendering.
 import { t as msg } from "../i18n.js";
+import { seededRandom } from "../inputs.js";
 import "../../vendor/katex/katex.min.js";
 
 const katex = globalThis.katex;
@@ -54,20 +55,9 @@ export function modelList() {
 
 // PyTorch's default initialisation, U(-1/sqrt(H), 1/sqrt(H)), from a seeded generator, with an
 // optional constant added to the forget gate's bias (rows H..2H of bias_ih, gate order i f g o).
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function inlineWeights({ cell, input_size: D, hidden_size: H, seed = 0 }, forgetBias = 0) {
   const rows = { lstm: 4, gru: 3, rnn_tanh: 1 }[cell] * H;
-  const rand = mulberry32(seed + 1);
+  const rand = seededRandom(seed + 1);
   const k = 1 / Math.sqrt(H);
   const u = () => +((rand() * 2 - 1) * k).toFixed(6);
   const matrix = (r, c) => Array.from({ length: r }, () => Array.from({ length: c }, u));
