@@ -46,7 +46,7 @@ from app.api.resolve import resolve_model, sequence  # noqa: E402
 from app.api.schemas import TraceRequest  # noqa: E402
 from app.config import Settings  # noqa: E402
 from app.engine import init_params, run_trace  # noqa: E402
-from bench.results import cpu_name, free_port, write_section  # noqa: E402
+from bench.results import cpu_name, free_port, stop, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- api_bench:start -->", "<!-- api_bench:end -->"
@@ -110,11 +110,7 @@ def server(app: str, workers: int, data_dir: Path) -> Iterator[int]:
                 time.sleep(0.1)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def trace_body(T: int, D: int, H: int, dtype: str, fmt: str = "json") -> bytes:

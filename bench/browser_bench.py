@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from bench.results import cpu_name, free_port, write_section
+from bench.results import cpu_name, free_port, stop, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- browser_bench:start -->", "<!-- browser_bench:end -->"
@@ -135,8 +135,7 @@ def main() -> None:
             raw, zipped, files = transfer(page, url)
             browser.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop(proc)
 
     worst_fps = min(r["fps"] for r in play.values())
     median_ms, worst_ms = statistics.median(latencies), max(latencies)

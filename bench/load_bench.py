@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.load_wire import HOST, Http, multipart, safetensors_bytes, trace_body
-from bench.results import cpu_name, free_port, write_section
+from bench.results import cpu_name, free_port, stop, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- load_bench:start -->", "<!-- load_bench:end -->"
@@ -277,11 +277,7 @@ def main() -> None:
             tally, peaks, counts = asyncio.run(run_load(port, proc.pid, routes))
             LOADAVG.extend([load_before, os.getloadavg()[0]])
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
     report(tally, peaks, counts, started)
 
 
