@@ -1,6 +1,7 @@
 """Engine test helpers: torch when importable (in CI its absence fails instead of skipping)."""
 
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -17,3 +18,18 @@ def torch() -> ModuleType:
         raise
     torch_module.set_num_threads(1)
     return torch_module
+
+
+# The engine cells that have a torch.nn counterpart: the module's name and its extra arguments.
+TORCH_MODULES = {
+    "lstm": ("LSTM", {}),
+    "gru": ("GRU", {}),
+    "rnn_tanh": ("RNN", {"nonlinearity": "tanh"}),
+    "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
+}
+
+
+def torch_module(torch: ModuleType, cell: str, d: int, h: int, layers: int) -> Any:
+    """The torch.nn module (LSTM, GRU or RNN) of `cell`, freshly initialised."""
+    name, kwargs = TORCH_MODULES[cell]
+    return getattr(torch.nn, name)(d, h, num_layers=layers, **kwargs)

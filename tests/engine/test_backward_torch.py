@@ -8,23 +8,17 @@ import pytest
 
 from app.engine import Readout, from_torch
 from app.engine.backward import Gradients, Loss, backward
+from tests.engine.conftest import TORCH_MODULES, torch_module
 
 pytestmark = pytest.mark.torch
 
-MODULES = {
-    "lstm": ("LSTM", {}),
-    "gru": ("GRU", {}),
-    "rnn_tanh": ("RNN", {"nonlinearity": "tanh"}),
-    "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
-}
 D, H, T, V = 4, 5, 7, 6
 ATOL = 1e-10
 
 
 def _case(torch: ModuleType, cell: str, layers: int, batch: int | None, kind: str) -> None:
     torch.manual_seed(layers * 7 + (batch or 0))
-    name, kwargs = MODULES[cell]
-    module = getattr(torch.nn, name)(D, H, num_layers=layers, **kwargs).double()
+    module = torch_module(torch, cell, D, H, layers).double()
     head = torch.nn.Linear(H, V).double()
     params, _ = from_torch(cell, {k: v.detach().numpy() for k, v in module.state_dict().items()})
     readout = Readout(head.weight.detach().numpy().copy(), head.bias.detach().numpy().copy())
@@ -87,7 +81,7 @@ def _compare(
 @pytest.mark.parametrize("kind", ["unit", "mse_h", "mse_readout", "xent"])
 @pytest.mark.parametrize("batch", [None, 3])
 @pytest.mark.parametrize("layers", [1, 2])
-@pytest.mark.parametrize("cell", list(MODULES))
+@pytest.mark.parametrize("cell", list(TORCH_MODULES))
 def test_gradients_match_torch_autograd(
     torch: ModuleType, cell: str, layers: int, batch: int | None, kind: str
 ) -> None:

@@ -7,24 +7,14 @@ import numpy as np
 import pytest
 
 from app.engine import from_torch, run_trace
+from tests.engine.conftest import TORCH_MODULES, torch_module
 
 pytestmark = pytest.mark.torch
 
-MODULES = {
-    "lstm": ("LSTM", {}),
-    "gru": ("GRU", {}),
-    "rnn_tanh": ("RNN", {"nonlinearity": "tanh"}),
-    "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
-}
 TOL = {"float64": 1e-10, "float32": 1e-5}
 
 
-def _module(torch: ModuleType, cell: str, d: int, h: int, layers: int) -> Any:
-    name, kwargs = MODULES[cell]
-    return getattr(torch.nn, name)(d, h, num_layers=layers, **kwargs)
-
-
-@pytest.mark.parametrize("cell", list(MODULES))
+@pytest.mark.parametrize("cell", list(TORCH_MODULES))
 @pytest.mark.parametrize("layers", [1, 3])
 @pytest.mark.parametrize("batch", [None, 1, 4])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -34,7 +24,7 @@ def test_every_layer_matches_torch(
     torch.manual_seed(layers * 10 + (batch or 0))
     tdtype = getattr(torch, dtype)
     D, H, T = 5, 7, 9
-    module = _module(torch, cell, D, H, layers).to(tdtype)
+    module = torch_module(torch, cell, D, H, layers).to(tdtype)
     params, _ = from_torch(cell, {k: v.numpy() for k, v in module.state_dict().items()})
     rng = np.random.default_rng(layers)
     x = rng.standard_normal((T, D) if batch is None else (T, batch, D))
@@ -50,7 +40,7 @@ def test_every_layer_matches_torch(
     with torch.no_grad():
         layer_in = t(x)
         for k in range(layers):  # layer k of the stack == a 1-layer module with its weights
-            one = _module(torch, cell, layer_in.shape[-1], H, 1).to(tdtype)
+            one = torch_module(torch, cell, layer_in.shape[-1], H, 1).to(tdtype)
             for name in one.state_dict():
                 getattr(one, name).copy_(getattr(module, name.replace("_l0", f"_l{k}")))
             state = (t(h0[k : k + 1]), t(c0[k : k + 1])) if is_lstm else t(h0[k : k + 1])
@@ -65,7 +55,7 @@ def test_every_layer_matches_torch(
         np.testing.assert_allclose(trace.c_n, final[1].numpy(), rtol=0, atol=tol)
 
 
-@pytest.mark.parametrize("cell", list(MODULES))
+@pytest.mark.parametrize("cell", list(TORCH_MODULES))
 def test_a_whole_torch_model_with_a_head_matches(torch: ModuleType, cell: str) -> None:
     torch.manual_seed(3)
 
@@ -73,7 +63,7 @@ def test_a_whole_torch_model_with_a_head_matches(torch: ModuleType, cell: str) -
         def __init__(self) -> None:
             super().__init__()
             self.embed = torch.nn.Embedding(11, 4)
-            self.rnn = _module(torch, cell, 4, 6, 2)
+            self.rnn = torch_module(torch, cell, 4, 6, 2)
             self.head = torch.nn.Linear(6, 11)
 
         def forward(self, tokens: Any) -> Any:
