@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from app.engine.cell_common import aligned_copy
 from app.engine.clamps import StepClamps
 
 
@@ -57,8 +58,8 @@ def sigmoid_grad(s: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def weight(params: Mapping[str, np.ndarray], name: str, dtype: np.dtype[Any]) -> np.ndarray:
-    """A C-contiguous copy (or the array itself) of params[name] in dtype."""
-    return np.ascontiguousarray(params[name], dtype=dtype)
+    """A 64-byte-aligned C-contiguous copy of params[name] in dtype (see aligned_empty)."""
+    return aligned_copy(params[name], dtype)
 
 
 def times_prev(out: np.ndarray, first: np.ndarray, seq: np.ndarray) -> None:

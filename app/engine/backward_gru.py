@@ -28,6 +28,7 @@ from app.engine.backward_common import (
     weight,
     zero_where,
 )
+from app.engine.cell_common import aligned_copy, aligned_empty
 from app.engine.clamps import StepClamps
 
 
@@ -46,7 +47,7 @@ def gru_backward(
     masks = clamp_masks(clamps, T, H)
     r, z, n, h = (fields[k] for k in ("r", "z", "n", "h"))
     w_hh = weight(params, f"weight_hh_l{layer}", dtype)
-    w_nrz = np.concatenate([w_hh[2 * H :], w_hh[: 2 * H]])  # W_hh rows n, r, z
+    w_nrz = aligned_copy(np.concatenate([w_hh[2 * H :], w_hh[: 2 * H]]), dtype)  # rows n, r, z
     w_hn_t = w_hh[2 * H :].T
     hn = np.empty((T, B, H), dtype=dtype)  # W_hn h_prev + b_hn
     np.matmul(h[:-1], w_hn_t, out=hn[1:])
@@ -66,7 +67,7 @@ def gru_backward(
     k_r = np.multiply(hn, sigmoid_grad(r, np.empty_like(hn)))  # da_n -> da_r: hn r (1 - r)
     zero_where(k_r, masks.get("r"))
 
-    dA = np.empty((T, B, 4 * H), dtype=dtype)  # [da_n * r, da_r, da_z, da_n]
+    dA = aligned_empty((T, B, 4 * H), dtype)  # [da_n * r, da_r, da_z, da_n]
     DH = np.empty((T, B, H), dtype=dtype)
     dh_next = np.zeros((B, H), dtype=dtype)
     tmp = np.empty((B, H), dtype=dtype)

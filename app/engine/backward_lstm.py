@@ -32,6 +32,7 @@ from app.engine.backward_common import (
     weight,
     zero_where,
 )
+from app.engine.cell_common import aligned_empty
 from app.engine.clamps import StepClamps
 
 Loop = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
@@ -41,7 +42,7 @@ def _outputs(T: int, B: int, G: int, H: int, dtype: np.dtype[Any]) -> tuple[np.n
     """dA (T, B, G*H), DH (T, B, H), DC (T, B, 1, H: the 1-axis broadcasts dc over gate
     blocks), and the running dL/dh, dL/dc (B, H), zero after the last step."""
     return (
-        np.empty((T, B, G * H), dtype=dtype),
+        aligned_empty((T, B, G * H), dtype),
         np.empty((T, B, H), dtype=dtype),
         np.empty((T, B, 1, H), dtype=dtype),
         np.zeros((B, H), dtype=dtype),

@@ -8,6 +8,8 @@ import numpy as np
 
 from app.engine.clamps import ClampAction
 
+ALIGN = 64  # bytes: one cache line, one AVX-512 register
+
 
 @dataclass
 class LayerResult:
@@ -17,6 +19,29 @@ class LayerResult:
     h_seq: np.ndarray  # (T, B, H)
     h_n: np.ndarray  # (B, H)
     c_n: np.ndarray | None  # (B, H)
+
+
+def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """np.empty(shape, dtype), C-contiguous, whose data starts on a 64-byte boundary.
+
+    malloc only promises 16 bytes, and the engine's speed depends on the rest: at (512, 128)
+    float64 OpenBLAS's gemv takes 5.4-6.8 us over a 64-byte-aligned matrix and 9.4-11 us over
+    one that is not (every AVX-512 load then straddles two cache lines). Rows of the trace
+    buffers are multiples of 64 bytes long when H is a multiple of 8, so they stay aligned too.
+    """
+    dt = np.dtype(dtype)
+    nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
+    start = -int(raw.ctypes.data) % ALIGN
+    out: np.ndarray = raw[start : start + nbytes].view(dt).reshape(shape)
+    return out
+
+
+def aligned_copy(a: np.ndarray, dtype: Any) -> np.ndarray:
+    """A 64-byte-aligned C-contiguous copy of a in dtype (see aligned_empty)."""
+    out = aligned_empty(np.shape(a), dtype)
+    out[...] = a
+    return out
 
 
 def stacked_weights(
@@ -37,7 +62,7 @@ def stacked_weights(
 
     def restack_t(w: np.ndarray) -> np.ndarray:  # (G*H, n) -> (n, G*H), blocks re-ordered
         w = np.asarray(w)
-        out = np.empty((w.shape[1], len(order) * H), dtype=dtype)
+        out = aligned_empty((w.shape[1], len(order) * H), dtype)
         for k, (j, s) in enumerate(zip(order, scales, strict=True)):
             np.multiply(w[j * H : (j + 1) * H].T, s, out=out[:, k * H : (k + 1) * H])
         return out

@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.cell_common import LayerResult, apply_clamps, project_inputs
+from app.engine.cell_common import (
+    LayerResult,
+    aligned_copy,
+    aligned_empty,
+    apply_clamps,
+    project_inputs,
+)
 from app.engine.clamps import StepClamps
 
 
@@ -35,8 +41,8 @@ def _weights(
     rec_row = np.zeros(3 * H)
     rec_row[2 * H :] = b_hh[2 * H :]
     return (
-        np.ascontiguousarray(w_ih.T, dtype=dtype),
-        np.ascontiguousarray(np.vstack([w_hh.T, rec_row]), dtype=dtype),
+        aligned_copy(w_ih.T, dtype),
+        aligned_copy(np.vstack([w_hh.T, rec_row]), dtype),
         (bias * half).astype(dtype),
     )
 
@@ -54,7 +60,7 @@ def gru_layer(
     T, B, _ = xin.shape
     H = h0.shape[1]
     w_ih_t, w_hh_1, bias = _weights(params, layer, H, dtype)
-    R = np.empty((T, B, 4 * H + 1), dtype=dtype)  # row t: [r, z, n, h, 1]
+    R = aligned_empty((T, B, 4 * H + 1), dtype)  # row t: [r, z, n, h, 1]
     project_inputs(xin, w_ih_t, bias, R)
     R[:, :, 4 * H] = 1.0
     h1_0 = np.concatenate([h0, np.ones((B, 1), dtype=dtype)], axis=1)
@@ -64,7 +70,7 @@ def gru_layer(
         return RR[..., first * H : stop]
 
     first, second = {"r": 0, "z": H}, {"n": 2 * H}
-    rec = np.empty((*h1.shape[:-1], 3 * H), dtype=dtype)  # W_hh h_prev (+ b_hn)
+    rec = aligned_empty((*h1.shape[:-1], 3 * H), dtype)  # W_hh h_prev (+ b_hn)
     rec_rz, rec_n = rec[..., : 2 * H], rec[..., 2 * H :]
     half = np.asarray(0.5, dtype=dtype)
     add, mul, sub, tanh, dot = np.add, np.multiply, np.subtract, np.tanh, np.dot

@@ -21,7 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.cell_common import LayerResult, apply_clamps, project_inputs, stacked_weights
+from app.engine.cell_common import (
+    LayerResult,
+    aligned_empty,
+    apply_clamps,
+    project_inputs,
+    stacked_weights,
+)
 from app.engine.clamps import StepClamps
 
 KO, KI, KF, KG, CP, IG, FC, TC, HH, WIDTH = range(10)  # block positions within a row of R
@@ -53,7 +59,7 @@ def _buffer(xin: np.ndarray, w_ih_t: np.ndarray, bias: np.ndarray, c0: np.ndarra
     """R of shape (T + 1, B, 9H) with the input projections in place and c0 as row 0's c_prev."""
     T, B, _ = xin.shape
     H = c0.shape[1]
-    R = np.empty((T + 1, B, WIDTH * H), dtype=w_ih_t.dtype)
+    R = aligned_empty((T + 1, B, WIDTH * H), w_ih_t.dtype)
     project_inputs(xin, w_ih_t, bias, R)
     R[0, :, CP * H : (CP + 1) * H] = c0
     return R
@@ -95,7 +101,7 @@ def lstm_layer(
         return RR[rows, ..., first * H : (last + 1) * H]
 
     offsets = {"o": KO * H, "i": KI * H, "f": KF * H, "g": KG * H}
-    rec = np.empty((*h.shape[:-1], 4 * H), dtype=dtype)  # W_hh h_prev
+    rec = aligned_empty((*h.shape[:-1], 4 * H), dtype)  # W_hh h_prev
     half = np.asarray(0.5, dtype=dtype)  # a 0-d array is cheaper per call than a float
     add, mul, tanh, dot = np.add, np.multiply, np.tanh, np.dot
     steps = zip(
@@ -149,7 +155,7 @@ def peephole_layer(
     )
     R = _buffer(xin, w_ih_t, bias, c0)
     first = {"i": KI * H, "f": KF * H, "g": KG * H}
-    rec = np.empty((B, 4 * H), dtype=dtype)
+    rec = aligned_empty((B, 4 * H), dtype)
     tmp = np.empty((B, H), dtype=dtype)
     h = h0
     for t in range(T):
@@ -199,7 +205,7 @@ def coupled_layer(
     w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, (2, 0, 1), (0.5, 0.5, 1), dtype)
     R = _buffer(xin, w_ih_t, bias, c0)
     offsets = {"o": 0, "f": H, "g": 2 * H}
-    rec = np.empty((B, 3 * H), dtype=dtype)
+    rec = aligned_empty((B, 3 * H), dtype)
     h = h0
     for t in range(T):
         r = R[t]

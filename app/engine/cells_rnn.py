@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.cell_common import LayerResult, project_inputs, stacked_weights
+from app.engine.cell_common import LayerResult, aligned_empty, project_inputs, stacked_weights
 from app.engine.clamps import StepClamps
 from app.engine.errors import EngineError
 
@@ -30,10 +30,10 @@ def rnn_layer(
     T, B, _ = xin.shape
     H = h0.shape[1]
     w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, (0,), (1.0,), dtype)
-    R = np.empty((T, B, 2 * H), dtype=dtype)
+    R = aligned_empty((T, B, 2 * H), dtype)
     Pv, Hv = R[:, :, :H], R[:, :, H:]
     project_inputs(xin, w_ih_t, bias, R)
-    rec = np.empty((B, H), dtype=dtype)  # W_hh h_prev
+    rec = aligned_empty((B, H), dtype)  # W_hh h_prev
     h = h0
     zero = np.asarray(0.0, dtype=dtype)
     # an exploding relu RNN overflows: checked and reported below, so no warning here
