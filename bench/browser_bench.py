@@ -8,7 +8,6 @@ on a free loopback port and writes its section of bench/RESULTS.md.
 
 import gzip
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -20,19 +19,11 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
+from bench.chromium import CHROMIUM_ARGS, system_chromium
 from bench.results import cpu_name, free_port, stop, write_section
 
 REPO = Path(__file__).resolve().parents[1]
 START, END = "<!-- browser_bench:start -->", "<!-- browser_bench:end -->"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 FPS_TARGET, LATENCY_TARGET_MS, BYTES_TARGET = 50.0, 300.0, 250 * 1024
 
 COUNT_FRAMES = """(ms) => new Promise((done) => {
@@ -117,7 +108,7 @@ def transfer(page: Page, url: str) -> tuple[int, int, list[tuple[str, int, int]]
 
 def main() -> None:
     load_before = os.getloadavg()[0]
-    exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    exe = system_chromium()
     if exe is None:
         with sync_playwright() as p:
             if not Path(p.chromium.executable_path).exists():
@@ -127,7 +118,7 @@ def main() -> None:
         proc, url = start_server(data)
         try:
             launch = {"executable_path": exe} if exe else {}
-            browser = p.chromium.launch(headless=True, args=ARGS, **launch)
+            browser = p.chromium.launch(headless=True, args=CHROMIUM_ARGS, **launch)
             version = browser.version
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             play = {speed: playback(page, url, speed) for speed in (1, 16, 64)}

@@ -1,7 +1,6 @@
 """Shared fixtures: a real uvicorn server on a free loopback port, and the browser set-up."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -12,17 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.chromium import CHROMIUM_ARGS, system_chromium
+
 IN_CI = os.environ.get("CI") == "true"
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def skip_or_fail(reason: str) -> None:
@@ -95,13 +87,9 @@ def base_url(live_server: LiveServer) -> str:
     return live_server.url
 
 
-def _system_chromium() -> str | None:
-    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dict[str, object]:
-    path = _system_chromium()
+    path = system_chromium()
     if path is None:
         from playwright.sync_api import sync_playwright
 
