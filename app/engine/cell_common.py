@@ -1,5 +1,6 @@
 """Pieces every cell loop shares: the per-layer result and the weight re-stacking."""
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +31,9 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     buffers are multiples of 64 bytes long when H is a multiple of 8, so they stay aligned too.
     """
     dt = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    nbytes = math.prod(shape) * dt.itemsize
     raw = np.empty(nbytes + ALIGN, dtype=np.uint8)
-    start = -int(raw.ctypes.data) % ALIGN
+    start = -raw.ctypes.data % ALIGN
     out: np.ndarray = raw[start : start + nbytes].view(dt).reshape(shape)
     return out
 
