@@ -28,7 +28,7 @@ from app.engine.backward_common import (
     weight,
     zero_where,
 )
-from app.engine.cell_common import aligned_copy, aligned_empty
+from app.engine.cell_common import aligned_empty
 from app.engine.clamps import StepClamps
 
 
@@ -47,7 +47,8 @@ def gru_backward(
     masks = clamp_masks(clamps, T, H)
     r, z, n, h = (fields[k] for k in ("r", "z", "n", "h"))
     w_hh = weight(params, f"weight_hh_l{layer}", dtype)
-    w_nrz = aligned_copy(np.concatenate([w_hh[2 * H :], w_hh[: 2 * H]]), dtype)  # rows n, r, z
+    w_nrz = aligned_empty((3 * H, H), dtype)  # W_hh rows n, r, z
+    w_nrz[:H], w_nrz[H:] = w_hh[2 * H :], w_hh[: 2 * H]
     w_hn_t = w_hh[2 * H :].T
     hn = np.empty((T, B, H), dtype=dtype)  # W_hn h_prev + b_hn
     np.matmul(h[:-1], w_hn_t, out=hn[1:])

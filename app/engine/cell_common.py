@@ -1,4 +1,4 @@
-"""Pieces every cell loop shares: the per-layer result and the weight re-stacking."""
+"""Pieces every cell loop shares: the per-layer result, aligned buffers, the weight re-stacking."""
 
 import math
 from collections.abc import Mapping, Sequence
@@ -27,8 +27,8 @@ def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 
     malloc only promises 16 bytes, and the engine's speed depends on the rest: at (512, 128)
     float64 OpenBLAS's gemv takes 5.4-6.8 us over a 64-byte-aligned matrix and 9.4-11 us over
-    one that is not (every AVX-512 load then straddles two cache lines). Rows of the trace
-    buffers are multiples of 64 bytes long when H is a multiple of 8, so they stay aligned too.
+    one that is not (every AVX-512 load then straddles two cache lines). A row of the LSTM
+    trace buffer (9H numbers) stays aligned too when H is a multiple of 8 (float64) or 16.
     """
     dt = np.dtype(dtype)
     nbytes = math.prod(shape) * dt.itemsize
