@@ -9,9 +9,11 @@
   heavy traces: NumPy threads beyond the two cores only add GIL contention.
 - WebSocket messages: each connection is throttled to ``ws_messages_per_s``.
 - Time limit: a request that has not started its response after ``request_timeout_s`` is
-  answered 504. Python cannot stop a thread, so a computation already running finishes in the
-  background, still holding its slot; the compute budget in the settings bounds how long
-  that can be.
+  answered 504. Python cannot stop a thread, so a trace or gradient request whose body has
+  arrived (it is computing) is not cancelled: it finishes in the background, still holding
+  its slot, and its late answer is dropped; the compute budget in the settings bounds how long
+  that can take. Anything else (a slow upload, a body still arriving, a request waiting for a
+  slot) is cancelled.
 """
 
 import asyncio
@@ -64,6 +66,7 @@ class GuardsMiddleware:
         self.settings = settings
         self._slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
+        self._overdue: set[asyncio.Future[None]] = set()  # timed-out computations still running
 
     def body_limit(self, scope: Scope) -> tuple[int, str]:
         if scope.get("method") == "POST" and _path(scope) == UPLOAD_PATH:
@@ -85,7 +88,7 @@ class GuardsMiddleware:
                 await send(message)
             return
 
-        state = {"started": False, "answered": False, "received": 0}
+        state = {"started": False, "answered": False, "received": 0, "body_done": False}
 
         async def guarded_send(message: Message) -> None:
             if state["answered"]:
@@ -105,6 +108,7 @@ class GuardsMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
+                state["body_done"] = not message.get("more_body", False)
                 if state["received"] > limit:
                     await answer(413, "body_too_large", too_large)
                     raise BodyTooLarge(too_large)
@@ -131,7 +135,13 @@ class GuardsMiddleware:
             await task  # the response is streaming: let it finish
             return
         task.add_done_callback(_ignore_result)
-        task.cancel()
+        if heavy and state["body_done"]:
+            # Computing in a worker thread, which cannot be stopped: cancelling would free the
+            # slot while the thread runs on, and repeated timeouts would pile up threads.
+            self._overdue.add(task)
+            task.add_done_callback(self._overdue.discard)
+        else:
+            task.cancel()
         await answer(
             504,
             "timeout",

@@ -1,6 +1,7 @@
 """Body size, request time limit and compute slots answer with JSON, never a hang or a 500."""
 
 import asyncio
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -57,6 +58,31 @@ def test_request_past_time_limit_is_504_json(tmp_path) -> None:  # type: ignore[
     assert r.json()["error"] == "timeout"
     assert "request_timeout_s" in r.json()["message"]
     assert client.get("/healthz").status_code == 200
+
+
+def test_timed_out_computation_keeps_its_slot_until_it_finishes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A worker thread cannot be stopped: freeing the slot at the 504 would let every timed-out
+    # request leave a computation behind, and the next one would start beside it.
+    settings = Settings(
+        data_dir=tmp_path,
+        request_timeout_s=0.05,
+        compute_concurrency=1,
+        compute_queue_timeout_s=0.01,
+    )
+    with TestClient(create_app(settings)) as client:  # one event loop for all requests
+        first = client.post("/api/v1/trace", json=slow_trace())
+        assert first.status_code == 504
+        second = client.post("/api/v1/trace", json=slow_trace())
+        assert second.status_code == 503, second.text  # the first still holds the only slot
+        assert second.json()["error"] == "busy"
+        small = {"model": {"cell": "lstm", "input_size": 1, "hidden_size": 2}, "inputs": [[1]]}
+        deadline = time.monotonic() + 30
+        while (r := client.post("/api/v1/trace", json=small)).status_code == 503:
+            assert time.monotonic() < deadline, "the slot was never freed"
+            time.sleep(0.05)
+        # Freed once the background computation ended. (A 504 here would still mean the slot
+        # was free: the machine may be busy with an earlier test's leftover computation.)
+        assert r.status_code in (200, 504), r.text
 
 
 def test_compute_slots_full_gives_503_with_retry_after(tmp_path) -> None:  # type: ignore[no-untyped-def]
