@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import OrjsonRoute, settings_of, store_of
 from app.api.encoding import OrjsonResponse, check_finite
-from app.api.resolve import Model, clamps, precheck, resolve_model, sequence, states
+from app.api.resolve import Model, clamps, matrix, precheck, resolve_model, sequence, states
 from app.api.responses import GradientsResponse, errors
 from app.api.schemas import GradientsRequest, MseLoss, UnitLoss, XentLoss
 from app.engine import Clamp, Loss, backward
@@ -18,7 +18,7 @@ gradients_router = APIRouter(tags=["gradients"], route_class=OrjsonRoute)
 IGNORE = -100  # a step without a target (torch.nn.CrossEntropyLoss's ignore_index)
 
 
-def engine_loss(spec: UnitLoss | XentLoss | MseLoss) -> Loss:
+def engine_loss(spec: UnitLoss | XentLoss | MseLoss, model: Model) -> Loss:
     if isinstance(spec, UnitLoss):
         return Loss(
             "unit",
@@ -29,7 +29,11 @@ def engine_loss(spec: UnitLoss | XentLoss | MseLoss) -> Loss:
     if isinstance(spec, XentLoss):
         targets = np.array([IGNORE if t is None else t for t in spec.targets], dtype=np.int64)
         return Loss("xent", targets=targets, reduction=spec.reduction, ignore_index=IGNORE)
-    return Loss(spec.kind, targets=np.asarray(spec.targets), reduction=spec.reduction)
+    width = model.hidden_size  # mse_h; mse_readout: the readout's size (no readout: refused later)
+    if spec.kind == "mse_readout":
+        width = len(spec.targets[0]) if model.readout is None else model.readout.weight.shape[0]
+    return Loss(spec.kind, targets=matrix(spec.targets, "loss.targets", width),
+                reduction=spec.reduction)  # fmt: skip
 
 
 def _a(arr: np.ndarray) -> np.ndarray:
@@ -93,7 +97,7 @@ async def gradients(body: GradientsRequest, request: Request) -> OrjsonResponse:
     )
     x, tokens = sequence(model, body.inputs, body.text, settings)
     h0, c0 = states(model, body.h0, body.c0)
-    loss = engine_loss(body.loss)
+    loss = engine_loss(body.loss, model)
     content = await run_in_threadpool(
         _gradients, model, x, h0, c0, clamps(body.clamp, model, len(x)), loss, body.dtype, tokens
     )

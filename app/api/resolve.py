@@ -17,7 +17,16 @@ from app.api.limits import (
 )
 from app.api.schemas import ClampSpec, InlineModelRef, ModelRef, RandomModelRef, StoredModelRef
 from app.config import Settings
-from app.engine import Clamp, Readout, from_keras, from_torch, init_params, model_sizes
+from app.engine import (
+    Clamp,
+    EngineError,
+    Readout,
+    from_keras,
+    from_torch,
+    init_params,
+    model_sizes,
+)
+from app.engine.clamps import compile_clamps
 from app.store import ModelInfo, ModelStore
 
 _CACHED_PARAMS = 4 * 1024 * 1024  # random models up to this many numbers are kept for reuse
@@ -254,8 +263,9 @@ def states(
 
 
 def clamps(specs: list[ClampSpec] | None, model: Model, steps: int) -> list[Clamp]:
-    """Engine clamps; lists longer than the units or steps there are cannot be right and are
-    refused before the engine expands them (indices are checked by the engine)."""
+    """Engine clamps, checked here so that errors name the request's field `clamp`. Lists
+    longer than the units or steps there are cannot be right and are refused before the
+    engine expands them."""
     for n, spec in enumerate(specs or []):
         for name, values, limit in (("units", spec.units, model.hidden_size),
                                     ("steps", spec.steps, steps)):  # fmt: skip
@@ -263,7 +273,13 @@ def clamps(specs: list[ClampSpec] | None, model: Model, steps: int) -> list[Clam
                 raise ApiError(
                     422,
                     "limit_exceeded",
-                    f"clamp[{n}].{name} lists {len(values)} entries; there are only {limit}",
+                    f"clamp[{n}].{name} lists {len(values)} entries, more than the {limit} "
+                    f"{name} there are",
                     f"clamp[{n}].{name}",
                 )
-    return [Clamp(s.field, s.value, s.units, s.steps, s.layer) for s in specs or []]
+    result = [Clamp(s.field, s.value, s.units, s.steps, s.layer) for s in specs or []]
+    try:
+        compile_clamps(result, model.cell, model.num_layers, steps, model.hidden_size, "clamp")
+    except EngineError as exc:
+        raise ApiError(422, "invalid_input", str(exc), "clamp") from exc
+    return result

@@ -2,7 +2,8 @@
 
 Numbers are strict: booleans, strings, null, NaN and infinities are refused; a whole number
 may be written 3 or 3.0 (JSON Schema counts both as integers). Sizes are checked against the
-settings at run time (app/api/limits.py), so the schema itself has no upper bounds.
+settings at run time (app/api/limits.py); the schema only caps indices (steps, units, layers,
+classes) at 2**31 - 1, which no model reaches, so that no index overflows NumPy's integers.
 """
 
 from typing import Annotated, Any, Literal
@@ -35,7 +36,8 @@ def _whole_number(value: Any) -> Any:
 Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 Count = Annotated[WholeNumber, Field(ge=1)]
-Index = Annotated[WholeNumber, Field(ge=0)]
+MAX_INDEX = 2**31 - 1
+Index = Annotated[WholeNumber, Field(ge=0, le=MAX_INDEX)]
 Vector = list[Number]
 Matrix = list[Vector]
 Token = Annotated[str, Field(min_length=1, max_length=64)]

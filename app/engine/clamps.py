@@ -19,8 +19,8 @@ def _indices(name: str, values: Sequence[int] | None, size: int, what: str) -> n
         return np.arange(size, dtype=np.intp)
     try:
         idx = np.asarray(list(values), dtype=np.intp)
-    except (TypeError, ValueError) as exc:
-        raise EngineError(f"{name} must be whole numbers: {exc}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise EngineError(f"{name} must be whole numbers below {size}: {exc}") from exc
     if idx.ndim != 1:
         raise EngineError(f"{name} must be a flat list of whole numbers")
     bad = idx[(idx < 0) | (idx >= size)]
@@ -30,12 +30,18 @@ def _indices(name: str, values: Sequence[int] | None, size: int, what: str) -> n
 
 
 def compile_clamps(
-    clamps: Sequence[Clamp], cell: str, num_layers: int, steps: int, hidden_size: int
+    clamps: Sequence[Clamp],
+    cell: str,
+    num_layers: int,
+    steps: int,
+    hidden_size: int,
+    name: str = "clamps",
 ) -> list[StepClamps | None]:
-    """Validate clamps and group them by layer and step; None for a layer without clamps."""
+    """Validate clamps and group them by layer and step; None for a layer without clamps.
+    Errors call the list `name` (the caller's name for it)."""
     schedule: list[StepClamps | None] = [None] * num_layers
     for n, clamp in enumerate(clamps):
-        where = f"clamps[{n}]"
+        where = f"{name}[{n}]"
         if clamp.field not in GATES[cell]:
             allowed = ", ".join(GATES[cell]) or "none (this cell has no gates)"
             raise EngineError(

@@ -70,6 +70,16 @@ def test_cross_entropy_on_the_readout_skips_null_targets(client: TestClient) -> 
         ({"kind": "unit", "step": 5}, "loss.step is 5"),
         ({"kind": "unit", "layer": -1}, "loss.layer"),
         ({"kind": "mse"}, "loss"),
+        # ragged rows and indices past any int64 were 500s
+        (
+            {"kind": "mse_h", "targets": [[0.0] * 3, [0.0] * 2, *[[0.0] * 3] * 3]},
+            "loss.targets[1] has 2 numbers, expected 3",
+        ),
+        ({"kind": "unit", "unit": 2**70}, "loss.unit"),
+        (
+            {"kind": "xent", "targets": [0, 2**63, 0, 0, 0]},
+            "loss.targets[1]: Input should be less than or equal to 2147483647",
+        ),
     ],
 )
 def test_bad_loss_is_422_naming_it(client: TestClient, loss: dict, says: str) -> None:

@@ -168,10 +168,12 @@ def test_clamp_equals_the_engines_intervention(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("clamp", "says"),
     [
-        ({"field": "q", "value": 1.0}, "clamps[0].field 'q'"),
-        ({"field": "f", "value": 2.0}, "clamps[0].value"),
-        ({"field": "f", "value": 1.0, "steps": [9]}, "clamps[0].steps contains 9"),
-        ({"field": "f", "value": 1.0, "layer": 3}, "clamps[0].layer is 3"),
+        ({"field": "q", "value": 1.0}, "clamp[0].field 'q'"),
+        ({"field": "f", "value": 2.0}, "clamp[0].value"),
+        ({"field": "f", "value": 1.0, "units": [2**70]}, "clamp[0].units[0]"),  # was a 500
+        ({"field": "f", "value": 1.0, "steps": [2**63]}, "clamp[0].steps[0]"),
+        ({"field": "f", "value": 1.0, "steps": [9]}, "clamp[0].steps contains 9"),
+        ({"field": "f", "value": 1.0, "layer": 3}, "clamp[0].layer is 3"),
         ({"field": "f", "value": True}, "clamp[0].value"),
         ({"field": "f", "value": 1.0, "units": [0] * 4}, "clamp[0].units lists 4 entries"),
         ({"field": "f", "value": 1.0, "steps": [0] * 5}, "clamp[0].steps lists 5 entries"),

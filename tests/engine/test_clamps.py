@@ -94,6 +94,7 @@ def test_later_clamp_wins_where_two_overlap() -> None:
         ("lstm", Clamp("f", 1.0, steps=[-1]), "clamps[0].steps contains -1; steps run from 0"),
         ("lstm", Clamp("f", 1.0, steps=[10]), "steps run from 0 to 9"),
         ("lstm", Clamp("f", 1.0, layer=1), "clamps[0].layer is 1; layers run from 0 to 0"),
+        ("lstm", Clamp("f", 1.0, units=[2**70]), "clamps[0].units must be whole numbers below 4"),
     ],
 )
 def test_bad_clamps_are_refused_by_name(cell: str, clamp: Clamp, message: str) -> None:
