@@ -125,7 +125,7 @@ def check_finite(name: str, arr: np.ndarray) -> None:
             422,
             "overflow",
             f"{name}{list(where)} overflowed to {float(arr[where])}; use smaller inputs or "
-            "weights, or dtype float64",
+            + ("weights, or dtype float64" if arr.dtype == np.float32 else "weights"),
             name,
         )
 

@@ -13,6 +13,7 @@ from app.api.resolve import Model, clamps, matrix, precheck, resolve_model, sequ
 from app.api.responses import GradientsResponse, errors
 from app.api.schemas import GradientsRequest, MseLoss, UnitLoss, XentLoss
 from app.engine import Clamp, Loss, backward
+from app.engine.backward_common import norms
 
 gradients_router = APIRouter(tags=["gradients"], route_class=OrjsonRoute)
 IGNORE = -100  # a step without a target (torch.nn.CrossEntropyLoss's ignore_index)
@@ -53,7 +54,14 @@ def _gradients(
     grads = backward(model.cell, model.params, x, loss, h0=h0, c0=c0, readout=model.readout,
                      clamps=interventions, dtype=np.dtype(dtype))  # fmt: skip
     flow = grads.flow
-    check_finite("dh", flow.dh)
+    param_norms = {k: float(norms(v, tuple(range(v.ndim)))) for k, v in grads.params.items()}
+    # orjson would write an overflowed number as null in a 200: refuse it by name instead
+    for name, arr in (("loss", np.asarray([grads.loss])), ("dh", flow.dh), ("dc", flow.dc),
+                      ("dh_norm", flow.dh_norm), ("dc_norm", flow.dc_norm),
+                      ("dx_norm", flow.dx_norm),
+                      ("param_norms", np.asarray(list(param_norms.values())))):  # fmt: skip
+        if arr is not None:
+            check_finite(name, arr)
     layers = [
         {
             "dh_norm": _a(flow.dh_norm[k]),
@@ -75,7 +83,7 @@ def _gradients(
         body["tokens"] = tokens
     body["layers"] = layers
     body["dx_norm"] = _a(flow.dx_norm)
-    body["param_norms"] = {k: float(np.linalg.norm(v)) for k, v in grads.params.items()}
+    body["param_norms"] = param_norms
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 

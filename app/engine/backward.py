@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.backward_common import LayerGrads
+from app.engine.backward_common import LayerGrads, norms
 from app.engine.backward_gru import gru_backward
 from app.engine.backward_losses import LOSS_KINDS, Loss, LossKind, loss_seeds
 from app.engine.backward_lstm import lstm_backward
@@ -199,9 +199,9 @@ def backward(
     flow = GradientFlow(
         dh=dh if batched else dh[:, :, 0],
         dc=None if dc is None else (dc if batched else dc[:, :, 0]),
-        dh_norm=np.sqrt(np.einsum("ltbh,ltbh->lt", dh, dh)),
-        dc_norm=None if dc is None else np.sqrt(np.einsum("ltbh,ltbh->lt", dc, dc)),
-        dx_norm=np.sqrt(np.einsum("tbd,tbd->t", dx, dx)),
+        dh_norm=norms(dh, (2, 3)),
+        dc_norm=None if dc is None else norms(dc, (2, 3)),
+        dx_norm=norms(dx, (1, 2)),
     )
     dh0 = np.stack([res.dh0 for res in results])
     dc0 = np.stack([res.dc0 for res in results if res.dc0 is not None]) if has_c else None

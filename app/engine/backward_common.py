@@ -50,6 +50,18 @@ def zero_where(k: np.ndarray, mask: np.ndarray | None) -> None:
         np.copyto(k, 0.0, where=mask)
 
 
+def norms(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Euclidean norms of a over `axes`, scaled so that neither squares nor sums overflow or
+    underflow: a vanishing gradient of 1e-200 keeps its norm instead of reading 0, and an
+    exploding one of 1e200 does not become inf."""
+    scale = np.max(np.abs(a), axis=axes, keepdims=True, initial=0.0)  # largest |entry| a slice
+    scale[scale == 0] = 1.0  # all-zero slices: norm 0
+    scaled = a / scale
+    total = np.sqrt(np.sum(scaled * scaled, axis=axes, keepdims=True)) * scale
+    out: np.ndarray = np.squeeze(total, axis=axes)
+    return out
+
+
 def sigmoid_grad(s: np.ndarray, out: np.ndarray) -> np.ndarray:
     """d sigmoid(a) / da from the gate value s = sigmoid(a): s * (1 - s), written into out."""
     np.subtract(1.0, s, out=out)

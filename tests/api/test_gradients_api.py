@@ -95,3 +95,25 @@ def test_gradients_of_text_list_the_tokens(client: TestClient) -> None:
     res = client.post("/api/v1/gradients", json=body)
     assert res.status_code == 200, res.text
     assert res.json()["tokens"] == list("xyzzy")
+
+
+def test_exploding_gradient_norms_are_numbers_not_nulls(client: TestClient) -> None:
+    # |dh| reaches 1e228: its square overflowed and orjson wrote the norms as null in a 200
+    weights = {
+        "weight_ih_l0": [[1e12]],
+        "weight_hh_l0": [[1e12]],
+        "bias_ih_l0": [0.0],
+        "bias_hh_l0": [0.0],
+    }
+    body = {
+        "model": {"cell": "rnn_relu", "weights": weights},
+        "inputs": [[1e12]] * 20,
+        "loss": {"kind": "unit"},
+    }
+    res = client.post("/api/v1/gradients", json=body)
+    assert res.status_code == 200, res.text
+    got = res.json()
+    dh, dh_norm = got["layers"][0]["dh"], got["layers"][0]["dh_norm"]
+    assert dh_norm[0] == pytest.approx(1e228, rel=1e-12)
+    assert dh_norm == pytest.approx([abs(row[0]) for row in dh], rel=1e-12)
+    assert None not in got["dx_norm"] and None not in got["param_norms"].values()
