@@ -16,7 +16,12 @@ _PARAM = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|w
 
 
 def as_float64(name: str, value: Any) -> np.ndarray:
-    """A tensor as a float64 array (float32 converts exactly); non-numbers are refused."""
+    """A tensor as a float64 array (float32 converts exactly); non-numbers, booleans and
+    complex numbers (whose imaginary part a cast would drop) are refused."""
+    kind = np.asarray(value).dtype.kind
+    if kind in "bc":
+        what = "booleans" if kind == "b" else "complex numbers"
+        raise LayoutError(f"{name} holds {what}; weights must be real numbers")
     try:
         return np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

@@ -217,6 +217,9 @@ def _npy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> n
         else:
             raise InvalidFile(f"array {name} uses .npy format {version}; save with NumPy's default")
         header_end = fp.tell()
+    if dtype.kind in "bc":
+        what = "booleans" if dtype.kind == "b" else "complex numbers"
+        raise InvalidFile(f"array {name} holds {what} ({dtype}); weights must be real numbers")
     if dtype.hasobject:
         raise UnsupportedFile(
             f"array {name} holds Python objects, which only unpickling could read; Gatescope "

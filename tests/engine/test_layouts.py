@@ -186,3 +186,9 @@ def test_from_torch_without_any_recurrent_weights_lists_what_it_got() -> None:
 def test_from_torch_with_the_wrong_cell_names_the_shape() -> None:
     with pytest.raises(LayoutError, match=r"weight_ih_l0 has shape \(12, 3\), expected \(16, 3\)"):
         from_torch("lstm", _torch_dict("gru", "gru."))
+
+
+def test_complex_weights_are_refused_not_cast_to_their_real_part() -> None:
+    params = {k: v + 0.5j for k, v in init_params("lstm", 2, 3, seed=0).items()}
+    with pytest.raises(LayoutError, match="weight_ih_l0 holds complex numbers"):
+        from_torch("lstm", params)

@@ -3,6 +3,7 @@
 import io
 import json
 import pickle
+import re
 import struct
 import time
 import zipfile
@@ -163,3 +164,16 @@ def _patched_directory(blob: bytes, offset: int, value: int) -> bytes:
 def test_hostile_zip_archives_are_422_not_500(blob: bytes, says: str) -> None:
     with pytest.raises(InvalidFile, match=says):
         read_tensors("m.npz", blob, LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("array", "says"),
+    [
+        (np.ones((2, 3), dtype=np.complex64) * (1 + 1j), "holds complex numbers (complex64)"),
+        (np.ones((2, 3), dtype=bool), "holds booleans (bool)"),
+    ],
+)
+def test_complex_and_boolean_arrays_are_refused_by_name(array: np.ndarray, says: str) -> None:
+    # a cast to float would drop the imaginary part (or read True as 1.0) without a word
+    with pytest.raises(InvalidFile, match=rf"array w {re.escape(says)}"):
+        read_tensors("m.npz", npz(w=array), LIMITS)
