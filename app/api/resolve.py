@@ -26,6 +26,7 @@ from app.engine import (
     init_params,
     model_sizes,
 )
+from app.engine.checks import MAX_ABS_VALUE
 from app.engine.clamps import compile_clamps
 from app.store import ModelInfo, ModelStore
 
@@ -224,6 +225,8 @@ def sequence(
         sizes = (model.input_size, model.hidden_size, model.num_layers)
         check_sequence(settings, min_steps(text, model.vocab), *sizes, field="text")
         ids = tokenize(text, model.vocab)
+        if not ids:
+            raise ApiError(422, "no_tokens", "text holds no tokens (only white space)", "text")
         check_sequence(settings, len(ids), *sizes, field="text")
         x = np.zeros((len(ids), model.input_size))
         x[np.arange(len(ids)), ids] = 1.0
@@ -242,7 +245,23 @@ def matrix(rows: list[list[float]], field: str, width: int) -> np.ndarray:
                 f"{field}[{k}] has {len(row)} numbers, expected {width}",
                 f"{field}[{k}]",
             )
-    return np.asarray(rows, dtype=np.float64)
+    return within_range(np.asarray(rows, dtype=np.float64), field)
+
+
+def within_range(arr: np.ndarray, field: str) -> np.ndarray:
+    """arr if every |value| <= MAX_ABS_VALUE (what the engine accepts), else a 422 that names
+    the first value out of range by its place in the request, e.g. inputs[3][0]."""
+    if arr.size == 0 or (arr.min() >= -MAX_ABS_VALUE and arr.max() <= MAX_ABS_VALUE):
+        return arr
+    index = tuple(int(i) for i in np.argwhere(np.abs(arr) > MAX_ABS_VALUE)[0])
+    where = "".join(f"[{i}]" for i in index)
+    raise ApiError(
+        422,
+        "out_of_range",
+        f"{field}{where} is {float(arr[index]):g}; values may have a magnitude of at most "
+        f"{MAX_ABS_VALUE:g}",
+        f"{field}{where}",
+    )
 
 
 def states(

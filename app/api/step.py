@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import settings_of, store_of
 from app.api.encoding import array_json, check_finite
 from app.api.errors import ApiError, location
-from app.api.resolve import Model, resolve_model, states, tokenize
+from app.api.resolve import Model, resolve_model, states, tokenize, within_range
 from app.api.schemas import StepControl, StepInput, StepMessage, StepOpen
 from app.config import Settings
 from app.engine import EngineError, State, initial_state, step
@@ -91,7 +91,7 @@ def _advance(session: Session, msg: StepInput, settings: Settings) -> dict[str, 
                 f"input has {len(msg.input)} numbers, expected {model.input_size}",
                 "input",
             )
-        x = np.asarray(msg.input, dtype=np.float64)
+        x = within_range(np.asarray(msg.input, dtype=np.float64), "input")
     new, fields, probs = step(model.cell, model.params, x, session.history[-1],
                               readout=model.readout, dtype=np.dtype(session.dtype))  # fmt: skip
     for k, layer in enumerate(fields):

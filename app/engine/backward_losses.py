@@ -59,7 +59,8 @@ def _index(name: str, value: int, size: int, what: str, negative: bool) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise EngineError(f"loss.{name} is {value!r}; expected a whole number")
     if not low <= value < size:
-        raise EngineError(f"loss.{name} is {value}; {what} run from {low} to {size - 1}")
+        counted = f" (or {low} to -1, counted from the end)" if negative else ""
+        raise EngineError(f"loss.{name} is {value}; {what} run from 0 to {size - 1}{counted}")
     return int(value) % size
 
 

@@ -94,6 +94,7 @@ def test_initial_states_from_the_open_message(client: TestClient) -> None:
         ({"type": "step", "token": "a", "input": [0.0] * 5}, "validation_error", "either"),
         ({"type": "jump"}, "validation_error", "type"),
         ({"type": "step", "input": [True, 0, 0, 0, 0]}, "validation_error", "input[0]"),
+        ({"type": "step", "input": [0, 0, 1e13, 0, 0]}, "out_of_range", "input[2] is 1e+13"),
         ({"type": "open", "model": {"id": "nope"}}, "not_found", "nope"),
     ],
 )

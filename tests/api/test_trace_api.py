@@ -125,6 +125,26 @@ def test_multi_character_tokens_match_longest_first(client: TestClient) -> None:
     assert body["tokens"] == ["a", "ab", "b", "<eos>"]
 
 
+def test_values_past_the_engines_range_are_named_by_their_place_in_the_request(
+    client: TestClient,
+) -> None:
+    inputs = [[0.5, -1.0], [0.25, -2e12]]
+    res = client.post("/api/v1/trace", json={"model": MODEL, "inputs": inputs})
+    assert res.status_code == 422
+    assert res.json()["error"] == "out_of_range"
+    assert res.json()["message"].startswith("inputs[1][1] is -2e+12; values may have a magnitude")
+    h0 = [[0.0, 1e13, 0.0]]
+    res = client.post("/api/v1/trace", json={"model": MODEL, "inputs": INPUTS, "h0": h0})
+    assert res.status_code == 422 and res.json()["message"].startswith("h0[0][1] is 1e+13")
+
+
+def test_text_of_only_white_space_for_a_word_vocabulary_is_422(client: TestClient) -> None:
+    model = {"cell": "lstm", "input_size": 2, "hidden_size": 3, "vocab": ["ab", "cd"]}
+    res = client.post("/api/v1/trace", json={"model": model, "text": "   "})
+    assert res.status_code == 422
+    assert res.json()["error"] == "no_tokens" and "text" in res.json()["message"]
+
+
 def test_text_for_a_model_without_vocabulary_is_422(client: TestClient) -> None:
     res = client.post("/api/v1/trace", json={"model": MODEL, "text": "abc"})
     assert res.status_code == 422

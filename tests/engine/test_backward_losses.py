@@ -121,9 +121,14 @@ BAD: list[tuple[Any, dict[str, Any], type[Exception], str]] = [
     (Loss("xent", targets=np.zeros(T)), {"readout": READOUT}, ShapeError, r"expected \(6, 2\)"),
     (Loss("mse_h", targets=TARGETS_H, mask=np.ones(T + 1)), {}, ShapeError, "loss.mask"),
     (Loss("mse_h", targets=TARGETS_H, mask=np.full(T, 0.5)), {}, EngineError, "booleans"),
-    (Loss("unit", step=T), {}, EngineError, "loss.step is 6; steps run from -6 to 5"),
+    (Loss("unit", step=T), {}, EngineError, r"loss.step is 6; steps run from 0 to 5 \(or -6 to -1"),
     (Loss("unit", unit=-1), {}, EngineError, "loss.unit is -1; units run from 0 to 3"),
-    (Loss("unit", layer=1), {}, EngineError, "loss.layer is 1; layers run from -1 to 0"),
+    (
+        Loss("unit", layer=1),
+        {},
+        EngineError,
+        r"loss.layer is 1; layers run from 0 to 0 \(or -1 to -1",
+    ),
     (Loss("unit", step=1.5), {}, EngineError, "loss.step is 1.5; expected a whole number"),  # type: ignore[arg-type]
     (Loss("unit", targets=TARGETS_H), {}, EngineError, "loss.targets is given but kind unit"),
     (Loss("unit"), {"c0": np.zeros((1, 2, H + 1))}, ShapeError, "c0 has shape"),
