@@ -70,7 +70,11 @@ class GuardsMiddleware:
 
     def body_limit(self, scope: Scope) -> tuple[int, str]:
         if scope.get("method") == "POST" and _path(scope) == UPLOAD_PATH:
-            return self.settings.max_upload_bytes + FORM_ROOM, "max_upload_bytes"
+            return (
+                self.settings.max_upload_bytes + FORM_ROOM,
+                f"max_upload_bytes {self.settings.max_upload_bytes} plus {FORM_ROOM} for the "
+                "form fields",
+            )
         return self.settings.max_body_bytes, "max_body_bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -145,18 +145,18 @@ async def step_socket(ws: WebSocket) -> None:
             return
         if raw["type"] == "websocket.disconnect":
             return
-        data = raw.get("text")
-        if data is None:
-            data = (raw.get("bytes") or b"").decode("utf-8", errors="replace")
-        if len(data) > settings.max_ws_message_bytes:
+        text, blob = raw.get("text"), raw.get("bytes") or b""
+        size = len(blob) if text is None else len(text.encode("utf-8"))
+        if size > settings.max_ws_message_bytes:
             reply = _error(
                 "limit_exceeded",
-                f"the message has {len(data)} characters, the limit is "
+                f"the message has {size} bytes, the limit is "
                 f"{settings.max_ws_message_bytes} (max_ws_message_bytes)",
             )
             await ws.send_text(orjson.dumps(reply).decode())
             await ws.close(code=TOO_BIG)
             return
+        data = blob.decode("utf-8", errors="replace") if text is None else text
         try:
             message = _MESSAGES.validate_json(data)
             session, reply = await _answer(message, session, settings, ws.app.state)

@@ -139,3 +139,19 @@ def test_the_live_sequence_is_limited_to_max_steps(tmp_path: Path) -> None:
         assert answer["message"] == ("the live sequence has 2 steps, the limit is 2; send reset")
         assert ask(ws, {"type": "reset"})["step"] == 0
         assert ask(ws, {"type": "step", "input": [0.0]})["step"] == 0
+
+
+def test_the_message_limit_counts_bytes_not_characters(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, max_ws_message_bytes=1024))
+    message = json.dumps({"type": "step", "token": "\u2603" * 400}, ensure_ascii=False)
+    assert len(message) < 1024 < len(message.encode())  # 400 snowmen: 3 bytes each
+    with TestClient(app) as c, c.websocket_connect("/api/v1/step") as ws:
+        ws.send_text(message)
+        answer = ws.receive_json()
+        assert (
+            answer["error"] == "limit_exceeded"
+            and f"{len(message.encode())} bytes" in answer["message"]
+        )
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1009
