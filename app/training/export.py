@@ -44,7 +44,7 @@ def example_input(task: Task) -> Any:
 def metadata(
     result: TrainResult,
     model_id: str,
-    name: str,
+    names: dict[str, str],
     description: dict[str, str],
     units: list[UnitNote],
     metrics: dict[str, float],
@@ -54,7 +54,8 @@ def metadata(
     return {
         "format": FORMAT_VERSION,
         "id": model_id,
-        "name": name,
+        "name": names["en"],
+        "names": names,  # the name in English and Chinese, beside `description`
         "cell": model.cell,
         "input_size": model.input_size,
         "hidden_size": model.hidden_size,

@@ -9,7 +9,7 @@ from app.training.config import TrainConfig
 @dataclass(frozen=True)
 class Recipe:
     id: str
-    name: str
+    name: dict[str, str]  # {"en": ..., "zh": ...}
     config: TrainConfig
     description: dict[str, str]
 
@@ -22,7 +22,7 @@ def _recall(cell: str) -> TrainConfig:
 _LIST = [
     Recipe(
         "delayed-recall-lstm",
-        "Delayed recall (LSTM)",
+        {"en": "Delayed recall (LSTM)", "zh": "延迟回忆（LSTM）"},
         _recall("lstm"),
         {
             "en": "Reads 'I grew up in France ... speak' and answers 'French' even 40 words "
@@ -33,7 +33,7 @@ _LIST = [
     ),
     Recipe(
         "delayed-recall-gru",
-        "Delayed recall (GRU)",
+        {"en": "Delayed recall (GRU)", "zh": "延迟回忆（GRU）"},
         _recall("gru"),
         {
             "en": "The same task for a GRU of the same size. It answers right after 40 words "
@@ -45,7 +45,7 @@ _LIST = [
     ),
     Recipe(
         "delayed-recall-rnn",
-        "Delayed recall (plain RNN)",
+        {"en": "Delayed recall (plain RNN)", "zh": "延迟回忆（普通 RNN）"},
         _recall("rnn_tanh"),
         {
             "en": "A plain tanh RNN of the same size, trained with exactly the same budget. It "
@@ -59,7 +59,7 @@ _LIST = [
     ),
     Recipe(
         "bracket-depth-lstm",
-        "Bracket depth (LSTM)",
+        {"en": "Bracket depth (LSTM)", "zh": "括号深度（LSTM）"},
         TrainConfig("bracket-depth", "lstm", hidden=16, steps=1500, lr=0.01),
         {
             "en": "Says how deeply nested each character is. One cell counts: its c steps up "
@@ -70,7 +70,7 @@ _LIST = [
     ),
     Recipe(
         "sine-lstm",
-        "Next value of a sine (LSTM)",
+        {"en": "Next value of a sine (LSTM)", "zh": "正弦波的下一个值（LSTM）"},
         TrainConfig("sine", "lstm", hidden=16, steps=1500, lr=0.01),
         {
             "en": "Predicts the next value of a noisy sine wave of unknown frequency: a model "
@@ -80,7 +80,7 @@ _LIST = [
     ),
     Recipe(
         "sine-gru",
-        "Next value of a sine (GRU)",
+        {"en": "Next value of a sine (GRU)", "zh": "正弦波的下一个值（GRU）"},
         TrainConfig("sine", "gru", hidden=16, steps=1500, lr=0.01),
         {
             "en": "The sine task for a GRU of the LSTM's size and budget. Where the LSTM opens "
@@ -92,7 +92,7 @@ _LIST = [
     ),
     Recipe(
         "sine-lstm-peephole",
-        "Next value of a sine (peephole LSTM)",
+        {"en": "Next value of a sine (peephole LSTM)", "zh": "正弦波的下一个值（窥视孔 LSTM）"},
         TrainConfig("sine", "lstm_peephole", hidden=16, steps=1500, lr=0.01),
         {
             "en": "The sine task for a peephole LSTM: its gates also see the cell state "
@@ -104,7 +104,7 @@ _LIST = [
     ),
     Recipe(
         "sine-lstm-coupled",
-        "Next value of a sine (coupled-gate LSTM)",
+        {"en": "Next value of a sine (coupled-gate LSTM)", "zh": "正弦波的下一个值（耦合门 LSTM）"},
         TrainConfig("sine", "lstm_coupled", hidden=16, steps=1500, lr=0.01),
         {
             "en": "The sine task for an LSTM whose input gate is tied to its forget gate, "
@@ -115,7 +115,7 @@ _LIST = [
     ),
     Recipe(
         "sine-rnn",
-        "Next value of a sine (plain RNN)",
+        {"en": "Next value of a sine (plain RNN)", "zh": "正弦波的下一个值（普通 RNN）"},
         TrainConfig("sine", "rnn_tanh", hidden=16, steps=600, lr=0.01),
         {
             "en": "A plain tanh RNN on the sine task, trained briefly. The wave needs only a "
@@ -128,7 +128,10 @@ _LIST = [
     ),
     Recipe(
         "char-lm-lstm",
-        "Pride and Prejudice, character by character (LSTM)",
+        {
+            "en": "Pride and Prejudice, character by character (LSTM)",
+            "zh": "《傲慢与偏见》逐字符预测（LSTM）",
+        },
         TrainConfig("char-lm", "lstm", hidden=128, steps=3000, lr=0.005),
         {
             "en": "Predicts the next character of Jane Austen's Pride and Prejudice, read in "

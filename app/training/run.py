@@ -45,12 +45,12 @@ def write_result(
     recipe = RECIPES.get(model_id)
     if recipe is not None and recipe.config != config:
         recipe = None  # a different model under a shipped id: no borrowed description
-    name = recipe.name if recipe else model_id
+    names = recipe.name if recipe else {"en": model_id, "zh": model_id}
     description = recipe.description if recipe else default_description(config)
     metrics = evaluate(result.task, result.model)
     units = find_units(result.task, result.model, UNITS_SEED)
     command = config.command(out=shown_out or str(out), model_id=model_id)
-    meta = metadata(result, model_id, name, description, units, metrics, command)
+    meta = metadata(result, model_id, names, description, units, metrics, command)
     paths = [write_model(out, model_id, result, meta)]
     curve = out / f"{model_id}.loss.json"
     write_curve_json(result, curve)

@@ -15,6 +15,19 @@ from app.engine.tasks import FEATURES, BracketDepth, CharLM, DelayedRecall, Sine
 from app.training.metrics import RECALL_GAP, trace
 from app.training.model import Model
 
+# What the unit finders' kinds are called in the UI, in English and Chinese.
+KIND_LABELS: dict[str, dict[str, str]] = {
+    "memory": {"en": "memory", "zh": "记忆"},
+    "fading": {"en": "fading memory", "zh": "渐褪的记忆"},
+    "counter": {"en": "counter", "zh": "计数"},
+    "value": {"en": "value", "zh": "数值"},
+    "slope": {"en": "slope", "zh": "斜率"},
+    "position_in_line": {"en": "position in the line", "zh": "行内位置"},
+    "position_in_word": {"en": "position in the word", "zh": "词内位置"},
+    "position_in_sentence": {"en": "position in the sentence", "zh": "句内位置"},
+    "inside_quotes": {"en": "inside quotes", "zh": "引号内"},
+}
+
 
 @dataclass
 class UnitNote:
@@ -31,6 +44,7 @@ class UnitNote:
             "unit": self.unit,
             "field": self.field,
             "kind": self.kind,
+            "label": KIND_LABELS.get(self.kind, {"en": self.kind, "zh": self.kind}),
             "what": self.what,
             "measured": self.measured,
         }

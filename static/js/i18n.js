@@ -14,6 +14,11 @@ export function t(key, vars = {}) {
   return template.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
 }
 
+// A model's name in the page's language: built-in models carry names {en, zh}, uploads one name.
+export function modelName(m) {
+  return m.names?.[lang] ?? m.name ?? m.id;
+}
+
 export function formatNumber(v, digits = 4) {
   return Number.isFinite(v) ? v.toFixed(digits) : "–";
 }

@@ -4,7 +4,7 @@ import { EQUATIONS, LSTM_FIELDS, SUBSTEPS } from "./config.js";
 import { drawLegends } from "./diagrams/legend.js";
 import { drawChain } from "./diagrams/lstm_chain.js";
 import { renderMath } from "./diagrams/tooltip.js";
-import { t as tr } from "./i18n.js";
+import { lang, modelName, t as tr } from "./i18n.js";
 import { InputError, clampFromString, generate, parseIndexList, parseNumbers, toCsv } from "./inputs.js";
 import { syncControls, wireControls } from "./controls.js";
 import { createLiveTyping } from "./live.js";
@@ -283,8 +283,8 @@ async function loadModelInfo(fresh = false) {
   $("number-editor").hidden = vocab;
   const info = app.info;
   $("model-info").textContent = info
-    ? [info.name, info.cell, `D=${info.input_size} H=${info.hidden_size} L=${info.num_layers ?? 1}`,
-      info.description?.[document.documentElement.dataset.lang] ?? ""].filter(Boolean).join(" · ")
+    ? [modelName(info), info.cell, `D=${info.input_size} H=${info.hidden_size} L=${info.num_layers ?? 1}`,
+      info.description?.[lang] ?? ""].filter(Boolean).join(" · ")
     : tr("model.random_info");
   if (vocab) $("text-input").value = state.text || defaultText();
   const words = vocab && (info.vocab ?? info.vocabulary).some((tok) => tok.length > 1);
@@ -306,7 +306,6 @@ async function loadModelInfo(fresh = false) {
 // A shipped model may name the units worth watching (a counter, a gate that remembers...):
 // one button each selects that unit and colours the text by its field.
 function showNamedUnits(info, linked) {
-  const lang = document.documentElement.dataset.lang;
   const units = Array.isArray(info?.units) ? info.units.filter((u) => Number.isInteger(u.unit)) : [];
   $("model-look").textContent = info?.look_at?.[lang] ?? "";
   $("model-units").replaceChildren(...units.map((u) => {
@@ -314,7 +313,7 @@ function showNamedUnits(info, linked) {
     b.type = "button";
     b.className = "unit-pick";
     b.dataset.unit = String(u.unit);
-    b.textContent = `${tr("chain.unit")} ${u.unit} · ${u.kind ?? ""} (${u.field ?? "c"})`;
+    b.textContent = `${tr("chain.unit")} ${u.unit} · ${u.label?.[lang] ?? u.kind ?? ""} (${u.field ?? "c"})`;
     b.title = u.what?.[lang] ?? "";
     b.addEventListener("click", () => {
       if (u.field && $("colour-field").querySelector(`option[value="${u.field}"]`)) {
@@ -369,8 +368,7 @@ async function start() {
       const group = document.createElement("optgroup");
       group.label = tr(`model.source_${source}`);
       for (const m of models.filter((x) => (x.source ?? "builtin") === source)) {
-        const name = typeof m.name === "object" ? m.name[document.documentElement.dataset.lang] ?? m.id : m.name ?? m.id;
-        group.appendChild(new Option(`${name} (${m.cell}, H=${m.hidden_size})`, m.id));
+        group.appendChild(new Option(`${modelName(m)} (${m.cell}, H=${m.hidden_size})`, m.id));
       }
       if (group.children.length) select.appendChild(group);
     }

@@ -141,6 +141,8 @@ def test_a_built_in_model_plays_and_shows_the_apis_numbers(
     if named:  # the first unit the model names is selected, with a button for each
         expect(page.locator("#unit-label")).to_have_text(f"unit {named[0]['unit']}")
         expect(page.locator("#model-units .unit-pick")).to_have_count(len(named))
+        label = named[0]["label"]["en"]
+        expect(page.locator("#model-units .unit-pick").first).to_contain_text(label)
     if info.get("vocab"):
         body = {"text": page.input_value("#text-input")}
     else:

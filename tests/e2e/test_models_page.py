@@ -40,6 +40,9 @@ def test_page_and_guide_render_without_console_errors(
     page: Page, console_errors: list[str], lang: str
 ) -> None:
     open_models(page, f"?lang={lang}")
+    # built-in models are listed by their name in the page's language
+    name = {"en": "Bracket depth (LSTM)", "zh": "括号深度（LSTM）"}[lang]
+    expect(page.get_by_text(name, exact=True)).to_be_visible()
     expect(page.locator(".guide pre").first).to_contain_text("save_file(model.state_dict()")
     expect(page.locator(".guide pre").nth(1)).to_contain_text("np.savez")
     assert console_errors == []

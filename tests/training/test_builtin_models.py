@@ -19,7 +19,7 @@ from app.training.metrics import (
     trace,
 )
 from app.training.recipes import RECIPES
-from app.training.units import class_separation, correlation
+from app.training.units import KIND_LABELS, class_separation, correlation
 from tests.training.conftest import as_model, listed_unit
 
 FRESH = 777  # a seed no shipped metric or unit was measured with
@@ -34,8 +34,10 @@ def test_every_recipe_is_shipped_with_its_metadata(builtin):
         assert set(meta) >= REQUIRED, model_id
         assert meta["id"] == model_id and meta["cell"] == RECIPES[model_id].config.cell
         assert set(meta["description"]) == {"en", "zh"}
+        assert meta["names"] == RECIPES[model_id].name and meta["name"] == meta["names"]["en"]
         for unit in meta["units"]:
             assert 0 <= unit["unit"] < meta["hidden_size"] and set(unit["what"]) == {"en", "zh"}
+            assert unit["label"] == KIND_LABELS[unit["kind"]]  # what a retrain writes
         # the recorded command is the recipe's, so `make retrain-models` gives this file back
         assert meta["command"] == RECIPES[model_id].config.command("app/builtin_models", model_id)
         assert meta["config"] == RECIPES[model_id].config.to_dict()

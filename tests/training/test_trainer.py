@@ -102,6 +102,7 @@ def test_train_main_writes_a_model_the_builtin_loader_reads(tmp_path):
     assert (tmp_path / "tiny.loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert meta["labels"] == [str(d) for d in range(9)]
     assert meta["vocab"] == ["(", ")", "x", "y"]
+    assert meta["names"] == {"en": "tiny", "zh": "tiny"}  # no recipe: the id in both languages
     assert meta["command"].startswith("gatescope train --task=bracket-depth --cell=lstm")
     assert f"--out={tmp_path}" in meta["command"] and "--id=tiny" in meta["command"]
     [model] = load_builtin_models(tmp_path)  # the loss curve's JSON is not a model

@@ -1,6 +1,6 @@
 // /models: upload by drag and drop, the model list with metadata, open in the explorer,
 // copy a permalink. Every name and description is set with textContent, never as HTML.
-import { lang, t as msg } from "../i18n.js";
+import { lang, modelName, t as msg } from "../i18n.js";
 import { $, ROOT, apiPath, features, fetchModel, fetchModels, text } from "../learn/common.js";
 
 let chosen = null;
@@ -92,7 +92,7 @@ async function refresh() {
   for (const m of models) {
     const row = body.insertRow();
     row.dataset.id = m.id;
-    row.insertCell().textContent = m.name ?? m.id;
+    row.insertCell().textContent = modelName(m);
     row.cells[0].title = describe(m);
     row.insertCell().textContent = m.cell ?? "";
     row.insertCell().textContent = `${m.input_size ?? "?"} → ${m.hidden_size ?? "?"} × ${m.num_layers ?? 1}`;
@@ -123,7 +123,7 @@ async function showDetail(id) {
   const m = await fetchModel(id);
   $("model-detail").hidden = false;
   $("model-detail").dataset.id = id;
-  $("detail-name").textContent = m.name ?? id;
+  $("detail-name").textContent = modelName(m);
   const lookAt = m.look_at && typeof m.look_at === "object" ? m.look_at[lang] ?? m.look_at.en : "";
   $("detail-description").textContent = [describe(m), lookAt].filter(Boolean).join(" ");
   const dl = $("detail-meta");
