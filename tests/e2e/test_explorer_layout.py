@@ -1,5 +1,7 @@
 """The explorer at 1280x720 and 390 px wide, in English and Chinese, with labelled controls."""
 
+import itertools
+
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -76,3 +78,37 @@ def test_every_control_has_a_label(page: Page) -> None:
             }).map((el) => el.id || el.outerHTML.slice(0, 60))"""
     )
     assert unlabelled == []
+
+
+def test_a_shorter_text_does_not_leave_the_page_wider_than_the_window(page: Page) -> None:
+    # The heatmap cursors sat at the old last step, far right of the new, shorter heatmaps.
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_explorer(page, "?model=bracket-depth-lstm")
+    page.fill("#text-input", "(x(y)x)((((((((((xxxxx")
+    expect(page.locator("#step-label")).to_have_text("t = 21")
+    page.fill("#text-input", "(yx)")
+    expect(page.locator("#step-label")).to_have_text("t = 3")
+    page.wait_for_timeout(300)  # the heatmaps redraw on the next frames
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+
+
+def test_neighbour_modules_name_only_steps_that_exist(page: Page) -> None:
+    open_explorer(page, "?hidden=4&steps=5&t=0")
+    expect(page.locator("#lstm-chain .neighbour .step-label").first).to_have_text("")  # no t = -1
+    expect(page.locator("#lstm-chain .neighbour .step-label").nth(1)).to_have_text("t = 1")
+    open_explorer(page, "?hidden=4&steps=5&t=4")
+    expect(page.locator("#lstm-chain .neighbour .step-label").first).to_have_text("t = 3")
+    expect(page.locator("#lstm-chain .neighbour .step-label").nth(1)).to_have_text("")  # no t = 5
+
+
+def test_unit_chart_end_labels_do_not_overlap(page: Page) -> None:
+    open_explorer(page, "?model=bracket-depth-lstm")
+    labels = page.locator("#unit-chart .line-label")
+    expect(labels).to_have_count(5)  # f, i, o, C and h of an LSTM unit
+    boxes = sorted(
+        (b for b in (labels.nth(k).bounding_box() for k in range(labels.count())) if b),
+        key=lambda b: b["y"],
+    )
+    for upper, lower in itertools.pairwise(boxes):
+        # a text box's height includes room for descenders these one-letter labels lack
+        assert upper["y"] + 0.75 * upper["height"] <= lower["y"], (upper, lower)

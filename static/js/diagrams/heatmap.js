@@ -50,7 +50,9 @@ export function createHeatmap(container, { id, field, title, onPick, onHover, on
     // is the one measured at the last draw (reading it here would force a layout per step).
     const w = width;
     cursor.style.width = `${Math.max(2, w / T)}px`;
-    cursor.style.transform = `translateX(${((at.t / T) * w).toFixed(1)}px)`;
+    // A step past the end (a shorter trace arrived before the step was clamped) stays inside.
+    const step = Math.min(at.t, T - 1);
+    cursor.style.transform = `translateX(${((step / T) * w).toFixed(1)}px)`;
     row.style.top = `${(at.unit / H) * 100}%`;
     row.style.height = `max(2px, ${100 / H}%)`;
   }

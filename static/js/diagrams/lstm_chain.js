@@ -147,7 +147,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
         const n = neighbour[name];
         const inside = v.t + dt >= 0 && v.t + dt < v.T;
         n.g.classList.toggle("absent", !inside);
-        n.step.textContent = `t = ${v.t + dt}`;
+        n.step.textContent = inside ? `t = ${v.t + dt}` : ""; // no label for a step that does not exist
         n.token.textContent = inside ? (v.tokens[name] ?? "") : "";
       }
     },

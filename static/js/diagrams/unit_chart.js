@@ -14,6 +14,20 @@ const LINES = [
   { field: "h", colour: "#b35806", width: 2.4 },
 ];
 
+const LABEL_GAP = 12; // viewBox units between the baselines of two end-of-line labels
+
+// Labels {y} sorted and pushed apart to at least `gap`, kept within [top, bottom].
+export function spread(labels, gap, top, bottom) {
+  const out = labels.map((l) => ({ ...l })).sort((a, b) => a.y - b.y);
+  for (let k = 0; k < out.length; k += 1) {
+    out[k].y = Math.max(out[k].y, k ? out[k - 1].y + gap : top);
+  }
+  for (let k = out.length - 1; k >= 0; k -= 1) {
+    out[k].y = Math.min(out[k].y, k < out.length - 1 ? out[k + 1].y - gap : bottom);
+  }
+  return out;
+}
+
 export function drawUnitChart(svg, { layer, original, unit, t, onPick }) {
   const W = svg.viewBox.baseVal.width || 480;
   const H = svg.viewBox.baseVal.height || 200;
@@ -29,6 +43,7 @@ export function drawUnitChart(svg, { layer, original, unit, t, onPick }) {
   root.append("g").attr("transform", `translate(${M.left},0)`).call(d3.axisLeft(y).ticks(5));
   root.append("line").attr("class", "zero").attr("x1", M.left).attr("x2", W - M.right).attr("y1", y(0)).attr("y2", y(0));
   const line = d3.line().x((_, k) => x(k)).y((v) => y(v));
+  const labels = [];
   for (const spec of LINES) {
     if (!layer[spec.field]) continue;
     if (original?.[spec.field]) {
@@ -38,8 +53,12 @@ export function drawUnitChart(svg, { layer, original, unit, t, onPick }) {
     const values = series(layer[spec.field]);
     root.append("path").attr("class", "unit-line").attr("data-field", spec.field).attr("d", line(values))
       .attr("stroke", spec.colour).attr("stroke-width", spec.width);
-    root.append("text").attr("class", "line-label").attr("x", W - M.right + 4).attr("y", y(values[T - 1]) + 4)
-      .attr("fill", spec.colour).text(spec.field === "c" ? "C" : spec.field);
+    labels.push({ spec, y: y(values[T - 1]) + 4 });
+  }
+  // End-of-line labels, moved apart where lines end close together so none hides another.
+  for (const { spec, y: at } of spread(labels, LABEL_GAP, M.top + 8, H - M.bottom)) {
+    root.append("text").attr("class", "line-label").attr("x", W - M.right + 4).attr("y", at)
+      .attr("fill", spec.colour).attr("data-field", spec.field).text(spec.field === "c" ? "C" : spec.field);
   }
   const cursor = root.append("line").attr("id", "unit-cursor").attr("class", "cursor")
     .attr("y1", M.top).attr("y2", H - M.bottom);

@@ -46,7 +46,8 @@ export function createStrip(parent, { id, key, x, y, anchor = "below", units, fi
   hover.style.display = "none";
   const place = placeMarker(geo, units);
   if (caption) {
-    const [cx, cy, ca] = anchor === "left" ? [w, -4, "end"] : [0, -4, "start"];
+    // Above the strip, except under a line (anchor "below"), where it goes beneath the strip
+    const [cx, cy, ca] = anchor === "left" ? [w, -4, "end"] : anchor === "below" ? [0, h + 13, "start"] : [0, -4, "start"];
     const text = el("text", { class: "strip-caption", x: cx, y: cy, "text-anchor": ca }, g);
     text.textContent = caption;
   }
