@@ -12,7 +12,8 @@ function readQuery() {
   const cells = (q.get("cells") ?? CELLS.join(",")).split(",").filter((c) => CELLS.includes(c));
   const steps = Math.max(4, Math.min(200, Number(q.get("steps")) || 30));
   const gen = ["sine", "steps", "pulse"].includes(q.get("gen")) ? q.get("gen") : "sine";
-  return { cells: cells.length >= 2 ? cells.slice(0, 5) : CELLS, steps, gen, t: Number(q.get("t")) || 0 };
+  const t = Math.max(0, Math.min(steps - 1, Math.trunc(Number(q.get("t"))) || 0));
+  return { cells: cells.length >= 2 ? cells.slice(0, 5) : CELLS, steps, gen, t };
 }
 
 function writeQuery(state) {
@@ -22,6 +23,13 @@ function writeQuery(state) {
   q.set("gen", state.gen);
   q.set("t", String(state.t));
   window.history.replaceState(null, "", `?${q}`);
+  // The server wrote the language toggle's link for the query the page was opened with; keep
+  // it on the current one, so switching language keeps the comparison and its time step.
+  const toggle = $("lang-toggle");
+  if (toggle) {
+    q.set("lang", document.documentElement.dataset.lang === "zh" ? "en" : "zh");
+    toggle.setAttribute("href", `?${q}`);
+  }
 }
 
 export function makeInputs(gen, steps, width) {
@@ -44,6 +52,7 @@ function syncForm() {
 }
 
 async function run() {
+  stepper?.stop(); // a stepper still playing would keep moving the old panels and state.t
   const panelsBox = $("compare-panels");
   panelsBox.replaceChildren();
   $("compare-error").textContent = "";
@@ -54,21 +63,23 @@ async function run() {
     return { model: m, inputs, trace: tr_, grads };
   }));
   const panels = results.map((r, k) => createPanel(panelsBox, { cell: state.cells[k], ...r }));
+  for (const p of panels) p.layout();
   // What each panel ran, so a test can ask the API the same thing.
   globalThis.gatescopeCompare = {
     refs: Object.fromEntries(results.map((r, k) => [state.cells[k], r.model.ref])),
     inputs: Object.fromEntries(results.map((r, k) => [state.cells[k], r.inputs])),
   };
   $("compare-note").textContent = results.some((r) => !r.grads) ? msg("compare.no_gradients") : "";
+  // The stepper starts at the step from the URL (building it reports that step, never 0).
   stepper = createStepper($("compare-controls"), {
     steps: state.steps,
+    initial: Math.min(state.t, state.steps - 1),
     onChange: (t) => {
       state.t = t;
       for (const p of panels) p.setCursor(t);
       writeQuery(state);
     },
   });
-  stepper.set(Math.min(state.t, state.steps - 1));
   document.body.dataset.ready = "true";
 }
 

@@ -144,9 +144,11 @@ export function text(tag, cls, content) {
   return node;
 }
 
-// Play / pause and a time slider; onChange(t) on every move. Plays on its own when autoplay
+// Play / pause and a time slider; onChange(t) on every move. It starts at `initial` (0 unless
+// the page restores a step, e.g. /compare's ?t=) and reports that step once when built, so
+// building it never overwrites a step the page already holds. Plays on its own when autoplay
 // is set and the reader has not asked for reduced motion.
-export function createStepper(container, { steps, onChange, autoplay = false, interval = 900 }) {
+export function createStepper(container, { steps, onChange, initial = 0, autoplay = false, interval = 900 }) {
   const play = text("button", "learn-play", "▶");
   play.type = "button";
   play.setAttribute("aria-label", msg("learn.play"));
@@ -180,7 +182,7 @@ export function createStepper(container, { steps, onChange, autoplay = false, in
   };
   play.addEventListener("click", () => (timer ? stop() : start()));
   range.addEventListener("input", () => { stop(); set(Number(range.value)); });
-  set(0);
+  set(Math.trunc(Number(initial)) || 0);
   const reduced = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
   if (autoplay && !reduced) start();
   return { set, stop, get t() { return t; } };
