@@ -244,3 +244,98 @@ def test_long_term_runs_the_trained_delayed_recall_model(page: Page, base_url: s
     answer = box.locator(".recall-answer").filter(has_text="delayed-recall-lstm")
     expect(answer).to_contain_text("“French”")
     expect(answer).to_contain_text("“Japanese”")
+
+
+# Rendered height of the smallest non-empty label of a figure, in CSS pixels.
+SMALLEST_LABEL_JS = """(sel) => Math.min(...[...document.querySelectorAll(`${sel} text`)]
+    .filter((t) => t.textContent.trim())
+    .map((t) => t.getBoundingClientRect().height)
+    .filter((h) => h > 0))"""
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_learn_figures_stay_legible_on_a_phone(page: Page, lang: str) -> None:
+    # Like the explorer's chain (about 9 px labels on a phone), a wide learn figure keeps a
+    # minimum width and scrolls inside its own frame instead of shrinking to the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_section(page, "focus-f", lang)
+    assert page.evaluate(SMALLEST_LABEL_JS, "#fig-chain") >= 9
+    frame = page.locator("#fig-chain-scroll")
+    assert frame.evaluate("(f) => f.scrollWidth > f.clientWidth")
+    # The frame scrolls, never the page; it opens on the middle (the opened module).
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert frame.evaluate("(f) => f.scrollLeft") > 0
+    open_section(page, "notation", lang)
+    assert page.evaluate(SMALLEST_LABEL_JS, "#fig-notation") >= 9
+
+
+def test_learn_figures_keep_their_desktop_size(page: Page) -> None:
+    # On a desktop the figure fills the article's width and nothing scrolls sideways.
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_section(page, "focus-f", "en")
+    sizes = page.evaluate(
+        """() => {
+          const svg = document.querySelector('#fig-chain');
+          const body = document.querySelector('#figure-body');
+          const frame = svg.parentElement;
+          return [svg.getBoundingClientRect().width, body.clientWidth,
+                  frame.scrollWidth - frame.clientWidth];
+        }"""
+    )
+    assert sizes[0] == pytest.approx(sizes[1], abs=1) and sizes[2] <= 0
+    assert page.evaluate(SMALLEST_LABEL_JS, "#fig-chain") >= 10
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_notation_legends_have_the_explorers_size(page: Page, lang: str) -> None:
+    page.set_viewport_size({"width": 1280, "height": 720})
+    open_section(page, "notation", lang)
+    legends = page.locator(".legends svg")
+    assert legends.count() == 2
+    for k in range(2):
+        box = legends.nth(k).bounding_box()
+        assert box is not None and box["height"] <= 60 and box["width"] <= 240
+    title = page.locator(".legends .legend-title").first.bounding_box()
+    assert title is not None and title["height"] <= 16
+
+
+# Every end of every line in the opened RNN module touches something: another line, a node's
+# rim, or the edge of a box (a layer or a module). No loose stubs.
+LOOSE_ENDS_JS = """(svg) => {
+  const lines = [...svg.querySelectorAll('polyline')].map((p) =>
+    p.getAttribute('points').trim().split(/\\s+/).map((s) => s.split(',').map(Number)));
+  const onSegment = ([x, y], [ax, ay], [bx, by]) => {
+    const cross = (bx - ax) * (y - ay) - (by - ay) * (x - ax);
+    const dot = (x - ax) * (bx - ax) + (y - ay) * (by - ay);
+    const len = (bx - ax) ** 2 + (by - ay) ** 2;
+    return Math.abs(cross) <= 0.5 * Math.sqrt(len) && dot >= -0.5 && dot <= len + 0.5;
+  };
+  const circles = [...svg.querySelectorAll('circle')].filter((c) => c.closest('.node'))
+    .map((c) => [+c.getAttribute('cx'), +c.getAttribute('cy'), +c.getAttribute('r')]);
+  const rects = [...svg.querySelectorAll('rect')].filter((r) => !r.closest('[id*=strip], .strip'))
+    .map((r) => ['x', 'y', 'width', 'height'].map((a) => +r.getAttribute(a)));
+  const touches = (p, self) =>
+    lines.some((other, j) => j !== self &&
+      other.some((q, k) => k > 0 && onSegment(p, other[k - 1], q))) ||
+    circles.some(([cx, cy, r]) => Math.abs(Math.hypot(p[0] - cx, p[1] - cy) - r) <= 0.5) ||
+    rects.some(([x, y, w, h]) =>
+      (Math.abs(p[0] - x) <= 0.5 || Math.abs(p[0] - x - w) <= 0.5) && p[1] >= y && p[1] <= y + h ||
+      (Math.abs(p[1] - y) <= 0.5 || Math.abs(p[1] - y - h) <= 0.5) && p[0] >= x && p[0] <= x + w);
+  const loose = [];
+  lines.forEach((pts, i) => {
+    for (const p of [pts[0], pts[pts.length - 1]]) if (!touches(p, i)) loose.push(p.join(','));
+  });
+  return loose;
+}"""
+
+
+@pytest.mark.parametrize("section", ["simple-rnn-module", "simple-rnn-bptt"])
+def test_rnn_module_lines_meet_where_they_should(page: Page, section: str) -> None:
+    open_section(page, section, "en")
+    svg = page.locator("#fig-rnn-module")
+    assert svg.evaluate(LOOSE_ENDS_JS) == []
+    # h_{t-1} stops at its junction with x_t (it ran on into a stub above it).
+    points = svg.evaluate(
+        "(s) => [...s.querySelectorAll('polyline')].map((p) => p.getAttribute('points'))"
+    )
+    assert "180,330 420,330" in points and "420,474 420,330" in points

@@ -151,16 +151,22 @@ export function drawRnnModule(svg, { hidden, inputSize }) {
   moduleBox(svg, 250, 60, 560, 380, "");
   moduleBox(svg, 880, 60, 160, 380);
   label(svg, 274, 426, "A", "module-label small", "start");
-  arrow(svg, [[180, 330], [420, 330], [420, 300]], null);
-  arrow(svg, [[420, 480 - NODE_R], [420, 330]], null);
-  arrow(svg, [[420, 330], [520, 330], [520, 260 + 14]], m);
+  // h_{t-1} and x_t meet at the junction (420, 330); [h_{t-1}, x_t] goes on into tanh.
+  // Every line ends on what it meets: a node's rim, the layer's edge, the next module.
+  const xNode = [420, 490];
+  const hNode = [720, 22];
+  const junction = [420, 330];
+  const tanh = { x: 520, y: 246, w: 56, h: 28 };
+  arrow(svg, [[180, junction[1]], junction], null);
+  arrow(svg, [[xNode[0], xNode[1] - NODE_R], junction], null);
+  arrow(svg, [junction, [tanh.x, junction[1]], [tanh.x, tanh.y + tanh.h / 2]], m);
   const layer = el("g", { class: "layer", id: "rnnmod-tanh" }, svg);
-  el("rect", { x: 492, y: 232, width: 56, height: 28, rx: 3 }, layer);
-  label(layer, 520, 251, "tanh", "layer-text");
-  arrow(svg, [[520, 232], [520, 150], [880, 150]], m);
-  arrow(svg, [[720, 150], [720, 28 + NODE_R]], m);
-  node(svg, 420, 490, "x", "xₜ");
-  node(svg, 720, 22, "h", "hₜ");
+  el("rect", { x: tanh.x - tanh.w / 2, y: tanh.y - tanh.h / 2, width: tanh.w, height: tanh.h, rx: 3 }, layer);
+  label(layer, tanh.x, tanh.y + 5, "tanh", "layer-text");
+  arrow(svg, [[tanh.x, tanh.y - tanh.h / 2], [tanh.x, 150], [880, 150]], m);
+  arrow(svg, [[hNode[0], 150], [hNode[0], hNode[1] + NODE_R]], m);
+  node(svg, ...xNode, "x", "xₜ");
+  node(svg, ...hNode, "h", "hₜ");
   const strips = {
     h_prev: createStrip(svg, { id: "rnnmod-hprev", key: "h_prev", x: 196, y: 340, anchor: "below", units: hidden, field: "h", caption: "hₜ₋₁" }),
     x: createStrip(svg, { id: "rnnmod-x", key: "x", x: 440, y: 440, anchor: "right", units: inputSize, field: "c", caption: "xₜ" }),

@@ -17,13 +17,29 @@ import { TEX } from "./equations.js";
 const SVG_NS = "http://www.w3.org/2000/svg";
 const STEPS = 16;
 
+// Each figure sits in its own frame: on a phone the drawing keeps a minimum width (learn.css)
+// and scrolls inside the frame, never the page, like the explorer's chain.
 function svgIn(parent, id, cls = "learn-svg") {
+  const frame = document.createElement("div");
+  frame.className = "figure-scroll";
+  frame.id = `${id}-scroll`;
   const svg = document.createElementNS(SVG_NS, "svg");
   svg.id = id;
   svg.setAttribute("class", cls);
   svg.setAttribute("role", "img");
-  parent.appendChild(svg);
+  frame.appendChild(svg);
+  parent.appendChild(frame);
   return svg;
+}
+
+// Called once the figure is drawn: tells the frame how wide the drawing is (viewBox units; on a
+// phone every figure then keeps one legible scale, learn.css) and, with centre, scrolls the
+// frame so that its middle (the opened module) is in view.
+function fitFrame(svg, { centre = false } = {}) {
+  const frame = svg.parentElement;
+  const width = svg.viewBox.baseVal?.width;
+  if (width) frame.style.setProperty("--figure-units", String(width));
+  if (centre) frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2;
 }
 
 // Runs the section's model on a sine input; tells the reader which model it is.
@@ -67,7 +83,9 @@ async function rolled(ctx) {
 async function unrolled(ctx, { marks = null, rolledToo = true } = {}) {
   const { inputs, trace: tr_ } = await run(SECTION_MODELS.rnn, ctx);
   const n = 6;
-  const fig = drawUnrolled(svgIn(ctx.body, "fig-unrolled"), { hidden: tr_.hidden_size, inputSize: tr_.input_size, n, rolled: rolledToo, marks });
+  const svg = svgIn(ctx.body, "fig-unrolled");
+  const fig = drawUnrolled(svg, { hidden: tr_.hidden_size, inputSize: tr_.input_size, n, rolled: rolledToo, marks });
+  fitFrame(svg);
   const hs = tr_.layers[0].h;
   createStepper(ctx.controls, {
     steps: tr_.steps, autoplay: !marks,
@@ -79,6 +97,7 @@ async function rnnModule(ctx) {
   const { inputs, trace: tr_ } = await run(SECTION_MODELS.rnn, ctx);
   const svg = svgIn(ctx.body, "fig-rnn-module");
   const fig = drawRnnModule(svg, { hidden: tr_.hidden_size, inputSize: tr_.input_size });
+  fitFrame(svg, { centre: true });
   let v = null;
   wireStripTooltip(svg, () => v && { x: v.x, h: v.h, h_prev: v.hPrev, pre: v.pre }, RNN_EQ, RNN_SYM);
   createStepper(ctx.controls, { steps: tr_.steps, onChange: (t) => fig.update((v = rnnView(tr_, inputs, t))) });
@@ -95,6 +114,7 @@ async function chainSection(ctx, { focus = "", only = null, entry = SECTION_MODE
   const svg = svgIn(ctx.body, "fig-chain");
   svg.setAttribute("aria-label", msg("chain.aria"));
   const chain = drawChain(svg, { hidden: tr_.hidden_size, inputSize: tr_.input_size, prefix: "lc-" });
+  fitFrame(svg, { centre: true });
   wireChainTooltip(chain);
   const tableBox = table ? text("div", "numbers") : null;
   if (tableBox) ctx.extra.appendChild(tableBox);
@@ -127,7 +147,9 @@ const TABLES = {
 };
 
 async function notation(ctx) {
-  drawNotation(svgIn(ctx.body, "fig-notation"), [0, 1, 2, 3, 4].map((k) => msg(`learn.notation.${k}`)));
+  const svg = svgIn(ctx.body, "fig-notation");
+  drawNotation(svg, [0, 1, 2, 3, 4].map((k) => msg(`learn.notation.${k}`)));
+  fitFrame(svg);
   const legends = text("div", "legends");
   ctx.extra.appendChild(legends);
   drawLegends(legends, { gateTitle: msg("learn.legend_gate"), signedTitle: msg("learn.legend_signed") });
@@ -165,6 +187,7 @@ async function variants(ctx) {
       else addCoupling(chain, prefix);
       painters.push((t) => chain.update(chainView(tr_, inputs, t)));
     }
+    fitFrame(svg, { centre: true });
   });
   const trained = runs.filter((r) => r.model.trained).length;
   const note = trained === runs.length ? "learn.variants_all_trained" : trained ? "learn.variants_trained" : "learn.variants_random";
