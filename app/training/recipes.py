@@ -19,6 +19,11 @@ def _recall(cell: str) -> TrainConfig:
     return TrainConfig("delayed-recall", cell, hidden=16, steps=2000, lr=0.01, curriculum=900)
 
 
+def _sine(cell: str, steps: int = 1500) -> TrainConfig:
+    # the gated cells share size, steps and learning rate; the plain RNN trains shorter
+    return TrainConfig("sine", cell, hidden=16, steps=steps, lr=0.01)
+
+
 _LIST = [
     Recipe(
         "delayed-recall-lstm",
@@ -71,7 +76,7 @@ _LIST = [
     Recipe(
         "sine-lstm",
         {"en": "Next value of a sine (LSTM)", "zh": "正弦波的下一个值（LSTM）"},
-        TrainConfig("sine", "lstm", hidden=16, steps=1500, lr=0.01),
+        _sine("lstm"),
         {
             "en": "Predicts the next value of a noisy sine wave of unknown frequency: a model "
             "with numbers, not tokens, as input.",
@@ -81,7 +86,7 @@ _LIST = [
     Recipe(
         "sine-gru",
         {"en": "Next value of a sine (GRU)", "zh": "正弦波的下一个值（GRU）"},
-        TrainConfig("sine", "gru", hidden=16, steps=1500, lr=0.01),
+        _sine("gru"),
         {
             "en": "The sine task for a GRU of the LSTM's size and budget. Where the LSTM opens "
             "and closes separate forget and input gates, the GRU's one update gate z decides "
@@ -93,7 +98,7 @@ _LIST = [
     Recipe(
         "sine-lstm-peephole",
         {"en": "Next value of a sine (peephole LSTM)", "zh": "正弦波的下一个值（窥视孔 LSTM）"},
-        TrainConfig("sine", "lstm_peephole", hidden=16, steps=1500, lr=0.01),
+        _sine("lstm_peephole"),
         {
             "en": "The sine task for a peephole LSTM: its gates also see the cell state "
             "through one weight per unit (w_ci, w_cf on c_prev, w_co on the new c). Compare "
@@ -105,7 +110,7 @@ _LIST = [
     Recipe(
         "sine-lstm-coupled",
         {"en": "Next value of a sine (coupled-gate LSTM)", "zh": "正弦波的下一个值（耦合门 LSTM）"},
-        TrainConfig("sine", "lstm_coupled", hidden=16, steps=1500, lr=0.01),
+        _sine("lstm_coupled"),
         {
             "en": "The sine task for an LSTM whose input gate is tied to its forget gate, "
             "i = 1 - f: a unit writes new content exactly as much as it forgets old.",
@@ -116,7 +121,7 @@ _LIST = [
     Recipe(
         "sine-rnn",
         {"en": "Next value of a sine (plain RNN)", "zh": "正弦波的下一个值（普通 RNN）"},
-        TrainConfig("sine", "rnn_tanh", hidden=16, steps=600, lr=0.01),
+        _sine("rnn_tanh", steps=600),
         {
             "en": "A plain tanh RNN on the sine task, trained briefly. The wave needs only a "
             "short memory, so even an RNN without gates predicts it well. The cheapest model "
