@@ -39,6 +39,18 @@ export const SLIDE_SHARE = 0.2;
 export const SPEEDS = [0.25, 0.5, 1, 2, 4, 16, 64];
 export const FAST_STEP_MS = 700; // below this a step plays whole, without its sub-steps
 
+// /compare's line charts (compare/chart.js), in CSS px = viewBox units (the two match there);
+// their height and text size are CSS variables (learn.css, --compare-chart-height).
+export const COMPARE_CHART = {
+  margin: { left: 40, right: 10, top: 8, bottom: 22 },
+  keyHeight: 16, // extra room above the plot when the chart has a key
+  keyGap: 14, // between one key entry and the next
+  keySwatch: 16, // length of the line sample in the key
+  xTickSpacing: 45, // about one x tick per this many px
+  yTickSpacing: 28,
+  fallback: [320, 160], // before the chart is laid out (never seen by the reader)
+};
+
 // Vector strips: one cell per unit up to GRID_MAX units, a compact strip above.
 export const STRIP = { width: 64, cell: 8, cols: 8, gridMax: 32, smallCell: 14 };
 

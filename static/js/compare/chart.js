@@ -4,18 +4,7 @@
 // var(--compare-chart-height)), so axis ticks and the key keep their CSS size (10 px) at any
 // width. The elements are drawn once with stable ids; a resize only moves them.
 import d3 from "../d3.js";
-
-// Geometry in CSS px (= viewBox units, since the two match). Kept with the chart because this
-// module is the only user; the chart's height lives in app.css (--compare-chart-height).
-export const COMPARE_CHART = {
-  margin: { left: 40, right: 10, top: 8, bottom: 22 },
-  keyHeight: 16, // extra room above the plot when the chart has a key
-  keyGap: 14, // between one key entry and the next
-  keySwatch: 16, // length of the line sample in the key
-  xTickSpacing: 45, // about one x tick per this many px
-  yTickSpacing: 28,
-  fallback: [320, 160], // before the chart is laid out (never seen by the reader)
-};
+import { COMPARE_CHART } from "../config.js";
 
 // series: [{name, values, colour, dash, label}]; id: prefix of the chart's element ids.
 export function createLineChart(svg, series, { id, log = false, key = true } = {}) {

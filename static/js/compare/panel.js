@@ -6,7 +6,7 @@ import { text } from "../learn/common.js";
 import { createStrip } from "../diagrams/vector_strip.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-// The h_t strip's box in viewBox units (= CSS px, see app.css): its width, the margin above and
+// The h_t strip's box in viewBox units (= CSS px, see learn.css): its width, the margin above and
 // left of the strip, and the room its caption needs below it (the caption's baseline sits 13
 // below the strip, vector_strip.js).
 const STRIP_BOX = { width: 140, pad: 4, caption: 18 };
