@@ -5,9 +5,10 @@
 1. (T, D, H) = (1000, 64, 128): the POST /api/v1/trace round trip (a client on a kept-alive
    connection sends the JSON body and reads the whole answer) against the engine's own compute
    time for the same trace (run_trace in this process), float32 (display-rounded answer) and
-   float64 (full precision). Rounds interleave engine, API and the comparison server, whose
-   only difference is the answer: a dict of lists through FastAPI's default encoder
-   (jsonable_encoder + json.dumps) instead of orjson/app.api.fastjson.
+   float64 (full precision). Rounds interleave the engine, the API and the servers of
+   bench/api_servers.py: FastAPI's default encoder (a dict of lists through jsonable_encoder
+   + json.dumps instead of orjson/app.api.fastjson), and two floors, the product without its
+   encoding and HTTP alone.
 2. Small traces (64, 16, 32), float32, under wrk (2 threads, 16 connections, bounded time)
    against 2 uvicorn workers: requests/s, p50, p99, errors. Without wrk (apt-get install wrk)
    a small Python load generator (threads, http.client) stands in, and says so.
@@ -38,13 +39,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy loads its BLAS: one thread, as the servers
 
 import numpy as np  # noqa: E402
-from fastapi import APIRouter, FastAPI, Request  # noqa: E402
-from starlette.concurrency import run_in_threadpool  # noqa: E402
 
-from app.api.deps import OrjsonRoute, settings_of, store_of  # noqa: E402
-from app.api.resolve import resolve_model, sequence  # noqa: E402
-from app.api.schemas import TraceRequest  # noqa: E402
-from app.config import Settings  # noqa: E402
 from app.engine import init_params, run_trace  # noqa: E402
 from bench.results import cpu_name, free_port, stop, write_section  # noqa: E402
 
@@ -54,38 +49,6 @@ BIG, SMALL = (1000, 64, 128), (64, 16, 32)
 ROUNDS = int(os.environ.get("API_BENCH_ROUNDS", "9"))
 DEFAULT_ROUNDS = int(os.environ.get("API_BENCH_DEFAULT_ROUNDS", "3"))
 LOAD_SECONDS = int(os.environ.get("API_BENCH_LOAD_SECONDS", "10"))
-
-
-# -- the comparison server: the same route, answered through FastAPI's default encoder --------
-def default_encoder_app() -> FastAPI:
-    """uvicorn factory: POST /api/v1/trace returning a dict of lists (FastAPI's encoder)."""
-    app = FastAPI()
-    app.state.settings = Settings()
-    router = APIRouter(route_class=OrjsonRoute)  # the same request parsing as the product
-
-    @router.post("/api/v1/trace", response_model=None)  # no model: jsonable_encoder + json
-    async def trace(body: TraceRequest, request: Request) -> dict[str, Any]:
-        settings = settings_of(request.app.state)
-        model = resolve_model(body.model, settings, store_of(request.app.state))
-        x, _ = sequence(model, body.inputs, body.text, settings)
-        result = await run_in_threadpool(
-            run_trace, model.cell, model.params, x, dtype=np.dtype(body.dtype)
-        )
-
-        def out(a: np.ndarray) -> list[Any]:
-            a = a.astype(np.float64)
-            return (np.round(a, 5) if body.dtype == "float32" else a).tolist()  # type: ignore[no-any-return]
-
-        return {
-            "cell": result.cell,
-            "steps": int(x.shape[0]),
-            "layers": [{k: out(v) for k, v in layer.items()} for layer in result.layers],
-            "h_n": out(result.h_n),
-            "c_n": None if result.c_n is None else out(result.c_n),
-        }
-
-    app.include_router(router)
-    return app
 
 
 # -- servers and clients ----------------------------------------------------------------------
@@ -151,24 +114,28 @@ def engine_time(T: int, D: int, H: int, dtype: str) -> Callable[[], float]:
 
 
 # -- 1. the big trace -------------------------------------------------------------------------
-def big_trace(data_dir: Path) -> tuple[list[str], list[tuple[str, float, bool]]]:
-    rows, checks = [], []
+def big_trace(data_dir: Path) -> tuple[list[str], list[str], list[tuple[str, float, bool]]]:
+    rows, floor_rows, checks = [], [], []
     with (
         server("app.main:create_app", 1, data_dir) as port,
-        server("bench.api_bench:default_encoder_app", 1, data_dir) as plain_port,
+        server("bench.api_servers:default_encoder_app", 1, data_dir) as plain_port,
+        server("bench.api_servers:prepared_answer_app", 1, data_dir) as prepared_port,
+        server("bench.api_servers:http_only_app", 1, data_dir) as bare_port,
     ):
         api, plain = Client(port), Client(plain_port)
+        prepared, bare = Client(prepared_port), Client(bare_port)
         variants = [(d, f) for f in ("json", "safetensors") for d in ("float32", "float64")]
         for dtype, fmt in variants:
             json_answer = fmt == "json"  # the default-encoder server answers JSON only
             body = trace_body(*BIG, dtype, fmt)
             engine = engine_time(*BIG, dtype)
-            # first requests build caches (random weights, tables)
-            for warm in (api, plain) if json_answer else (api,):
+            # first requests build caches (random weights, tables, the floors' answers)
+            for warm in (api, prepared, bare, *((plain,) if json_answer else ())):
                 _, status, _ = warm.post(body)
                 assert status == 200, f"warm-up answered {status}"
             times: dict[str, list[float]] = {
-                "engine": [], "api": [], "plain": [], "compute": [], "encode": []
+                "engine": [], "api": [], "plain": [], "compute": [], "encode": [],
+                "prepared": [], "bare": [],
             }  # fmt: skip
             size = 0
             for k in range(ROUNDS):
@@ -178,6 +145,10 @@ def big_trace(data_dir: Path) -> tuple[list[str], list[tuple[str, float, bool]]]
                 times["api"].append(took)
                 times["compute"].append(api.timing["compute"])
                 times["encode"].append(api.timing["encode"])
+                for name, client in (("prepared", prepared), ("bare", bare)):
+                    took, status, floor_size = client.post(body)
+                    assert status == 200 and floor_size == size, f"{name} answered differently"
+                    times[name].append(took)
                 if k < DEFAULT_ROUNDS and json_answer:
                     took, status, plain_size = plain.post(body)
                     assert status == 200
@@ -193,13 +164,21 @@ def big_trace(data_dir: Path) -> tuple[list[str], list[tuple[str, float, bool]]]
                 f"{(med['api'] - med['compute'] - med['encode']) * 1e3:.1f} | "
                 f"{ratio:.2f} | {plain_ms} | {plain_ratio} | {size / 1e6:.1f} / {plain_mb} |"
             )
+            floor_rows.append(
+                f"| {dtype} | {fmt} | {med['engine'] * 1e3:.1f} | {med['bare'] * 1e3:.1f} | "
+                f"{med['prepared'] * 1e3:.1f} | {med['api'] * 1e3:.1f} | "
+                f"{med['bare'] / med['engine']:.2f} | {med['prepared'] / med['engine']:.2f} | "
+                f"{ratio:.2f} |"
+            )
             if dtype == "float32":
                 name = f"round trip / engine compute, float32, {fmt}"
                 checks.append((name, ratio, ratio <= 2.0))
+                floor = med["prepared"] / med["engine"]
+                checks.append((f"floor: the same without encoding, float32, {fmt}", floor, True))
             if json_answer:
                 checks.append((f"default encoder / API, {dtype}", med["plain"] / med["api"], True))
-            print(rows[-1], flush=True)
-    return rows, checks
+            print(rows[-1], floor_rows[-1], sep="\n", flush=True)
+    return rows, floor_rows, checks
 
 
 # -- 2. small traces under load ---------------------------------------------------------------
@@ -297,7 +276,7 @@ def machine() -> list[str]:
 def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="gatescope-bench-"))
     try:
-        rows, checks = big_trace(data_dir)
+        rows, floor_rows, checks = big_trace(data_dir)
         load = small_load(data_dir)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -306,6 +285,9 @@ def main() -> None:
     for name, value, ok in checks:
         if name.startswith("default"):
             targets.append(f"- {name}: {value:.1f}x slower (expected >= 15x)")
+        elif name.startswith("floor"):
+            note = "not a target: the round trip if encoding cost nothing"
+            targets.append(f"- {name}: {value:.2f} ({note})")
         elif name.startswith("round trip"):
             targets.append(f"- {name}: {value:.2f} (target <= 2): {'met' if ok else 'MISSED'}")
         else:
@@ -332,6 +314,17 @@ def main() -> None:
         "answer MB (ours / default) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
+        "",
+        "Floors, measured in the same rounds: the same body answered with the same bytes by a "
+        "bare ASGI app that parses and computes nothing (HTTP only), and by the product with its "
+        "encoding taken out (each answer encoded once, then resent: request parsing, validation, "
+        "compute and HTTP as usual). A round trip cannot go below the second floor without "
+        "overlapping its stages.",
+        "",
+        "| dtype | answer | engine ms | HTTP only ms | without encoding ms | round trip ms | "
+        "HTTP only / engine | without encoding / engine | round trip / engine |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *floor_rows,
         "",
         f"Small traces ({SMALL[0]}, {SMALL[1]}, {SMALL[2]}), float32, 2 uvicorn workers, "
         f"{LOAD_SECONDS} s of {load['tool']} on loopback:",
