@@ -86,7 +86,8 @@ async def _store_error(_: Request, exc: StoreError) -> JSONResponse:
 
 
 async def _engine_error(_: Request, exc: EngineError) -> JSONResponse:
-    return JSONResponse(error_body("invalid_input", str(exc)), status_code=422)
+    body = error_body("invalid_input", str(exc), _field_details(exc.field, str(exc)))
+    return JSONResponse(body, status_code=422)
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

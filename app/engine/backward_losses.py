@@ -57,10 +57,12 @@ class LossSeeds:
 def _index(name: str, value: int, size: int, what: str, negative: bool) -> int:
     low = -size if negative else 0
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise EngineError(f"loss.{name} is {value!r}; expected a whole number")
+        raise EngineError(f"loss.{name} is {value!r}; expected a whole number", f"loss.{name}")
     if not low <= value < size:
         counted = f" (or {low} to -1, counted from the end)" if negative else ""
-        raise EngineError(f"loss.{name} is {value}; {what} run from 0 to {size - 1}{counted}")
+        raise EngineError(
+            f"loss.{name} is {value}; {what} run from 0 to {size - 1}{counted}", f"loss.{name}"
+        )
     return int(value) % size
 
 
@@ -71,13 +73,15 @@ def _mask(loss: Loss, T: int, B: int, batched: bool) -> np.ndarray:
     try:
         mask = np.asarray(loss.mask)
     except (TypeError, ValueError) as exc:
-        raise EngineError(f"loss.mask is not an array: {exc}") from exc
+        raise EngineError(f"loss.mask is not an array: {exc}", "loss.mask") from exc
     allowed = [(T,), (T, B)] if batched else [(T,)]
     if mask.shape not in allowed:
         want = " or ".join(str(s) for s in allowed)
-        raise ShapeError(f"loss.mask has shape {mask.shape}, expected {want} (steps[, batch])")
+        raise ShapeError(
+            f"loss.mask has shape {mask.shape}, expected {want} (steps[, batch])", "loss.mask"
+        )
     if mask.dtype != bool and not np.isin(mask, (0, 1)).all():
-        raise EngineError("loss.mask must hold booleans (or 0 / 1)")
+        raise EngineError("loss.mask must hold booleans (or 0 / 1)", "loss.mask")
     mask = mask.astype(bool)
     return np.broadcast_to(mask[:, None], (T, B)) if mask.ndim == 1 else mask
 
@@ -85,35 +89,40 @@ def _mask(loss: Loss, T: int, B: int, batched: bool) -> np.ndarray:
 def _targets(loss: Loss, shape: tuple[int, ...], batched: bool, dtype: np.dtype[Any]) -> np.ndarray:
     """Float targets of the batch-less or batched `shape` (T, B, W) -> (T, B, W)."""
     if loss.targets is None:
-        raise EngineError(f"loss.targets is missing; kind {loss.kind} needs them")
+        raise EngineError(f"loss.targets is missing; kind {loss.kind} needs them", "loss.targets")
     y = as_array("loss.targets", loss.targets, dtype)
     T, B, W = shape
     want = (T, B, W) if batched else (T, W)
     if y.shape != want:
-        raise ShapeError(f"loss.targets has shape {y.shape}, expected {want}")
+        raise ShapeError(f"loss.targets has shape {y.shape}, expected {want}", "loss.targets")
     return y if batched else y[:, None, :]
 
 
 def _class_targets(loss: Loss, T: int, B: int, V: int, batched: bool) -> np.ndarray:
     """Integer targets (T, B); ignore_index is kept, anything else must be in [0, V)."""
     if loss.targets is None:
-        raise EngineError("loss.targets is missing; kind xent needs class indices")
+        raise EngineError("loss.targets is missing; kind xent needs class indices", "loss.targets")
     try:
         raw = np.asarray(loss.targets)
         y = raw.astype(np.int64)
     except (TypeError, ValueError) as exc:
-        raise EngineError(f"loss.targets is not an array of class indices: {exc}") from exc
+        raise EngineError(
+            f"loss.targets is not an array of class indices: {exc}", "loss.targets"
+        ) from exc
     if raw.dtype.kind not in "iub" and not np.array_equal(raw, y):
-        raise EngineError("loss.targets must be whole numbers (class indices)")
+        raise EngineError("loss.targets must be whole numbers (class indices)", "loss.targets")
     want = (T, B) if batched else (T,)
     if y.shape != want:
-        raise ShapeError(f"loss.targets has shape {y.shape}, expected {want} (class indices)")
+        raise ShapeError(
+            f"loss.targets has shape {y.shape}, expected {want} (class indices)", "loss.targets"
+        )
     y = y if batched else y[:, None]
     bad = y[(y != loss.ignore_index) & ((y < 0) | (y >= V))]
     if bad.size:
         raise EngineError(
             f"loss.targets contains {int(bad[0])}; classes run from 0 to {V - 1} "
-            f"(or ignore_index {loss.ignore_index})"
+            f"(or ignore_index {loss.ignore_index})",
+            "loss.targets",
         )
     return y
 
@@ -166,17 +175,22 @@ def loss_seeds(
         )
     if loss.kind not in LOSS_KINDS:
         raise EngineError(
-            f"loss.kind {loss.kind!r} is unknown; expected one of {', '.join(LOSS_KINDS)}"
+            f"loss.kind {loss.kind!r} is unknown; expected one of {', '.join(LOSS_KINDS)}",
+            "loss.kind",
         )
     if loss.reduction not in ("mean", "sum"):
-        raise EngineError(f"loss.reduction {loss.reduction!r} is unknown; use 'mean' or 'sum'")
+        raise EngineError(
+            f"loss.reduction {loss.reduction!r} is unknown; use 'mean' or 'sum'", "loss.reduction"
+        )
     L = len(hs)
     T, B, H = hs[-1].shape
     dh: list[np.ndarray | None] = [None] * L
     if loss.kind == "unit":
         for name in ("targets", "mask"):
             if getattr(loss, name) is not None:
-                raise EngineError(f"loss.{name} is given but kind unit does not use it")
+                raise EngineError(
+                    f"loss.{name} is given but kind unit does not use it", f"loss.{name}"
+                )
         layer = _index("layer", loss.layer, L, "layers", negative=True)
         step = _index("step", loss.step, T, "steps", negative=True)
         unit = _index("unit", loss.unit, H, "units", negative=False)
@@ -188,7 +202,9 @@ def loss_seeds(
         value, dh[-1] = _mse(loss, hs[-1], batched)
         return LossSeeds(value, dh, None)
     if logits is None:
-        raise EngineError(f"loss kind {loss.kind} needs a readout (weight (V, H), bias (V,))")
+        raise EngineError(
+            f"loss kind {loss.kind} needs a readout (weight (V, H), bias (V,))", "loss.kind"
+        )
     if loss.kind == "mse_readout":
         value, dlogits = _mse(loss, logits, batched)
     else:

@@ -31,7 +31,8 @@ def check_finite(name: str, arr: np.ndarray) -> None:
         where = tuple(int(i) for i in np.argwhere(bad)[0])
         raise EngineError(
             f"{name}{list(where)} is {float(arr[where])}; values must be finite with "
-            f"magnitude at most {MAX_ABS_VALUE:g}"
+            f"magnitude at most {MAX_ABS_VALUE:g}",
+            name,
         )
 
 
@@ -40,7 +41,7 @@ def as_array(name: str, value: Any, dtype: np.dtype[Any]) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise EngineError(f"{name} is not an array of numbers: {exc}") from exc
+        raise EngineError(f"{name} is not an array of numbers: {exc}", name) from exc
     check_finite(name, arr)
     return arr.astype(dtype, copy=False)
 
@@ -77,7 +78,7 @@ def check_state(
     arr = as_array(name, value, dtype)
     expected = (num_layers, batch, hidden_size) if batched else (num_layers, hidden_size)
     if arr.shape != expected:
-        raise ShapeError(f"{name} has shape {arr.shape}, expected {expected} (layers, units)")
+        raise ShapeError(f"{name} has shape {arr.shape}, expected {expected} (layers, units)", name)
     return arr if batched else arr[:, None, :]
 
 

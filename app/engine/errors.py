@@ -2,7 +2,12 @@
 
 
 class EngineError(ValueError):
-    """Base class: the input cannot be traced (bad value, shape, name or option)."""
+    """Base class: the input cannot be traced (bad value, shape, name or option). `field`
+    names the argument at fault where one does (e.g. "h0", "loss.step")."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ShapeError(EngineError):

@@ -42,7 +42,7 @@ def initial_state(
     if has_cell_state(cell):
         c = check_state("c0", c0, num_layers, rows, hidden_size, batched, float_dtype)
     elif c0 is not None:
-        raise EngineError(f"c0 was given but {cell} has no cell state; pass only h0")
+        raise EngineError(f"c0 was given but {cell} has no cell state; pass only h0", "c0")
     if not batched:
         return State(h[:, 0, :].copy(), None if c is None else c[:, 0, :].copy())
     return State(h.copy(), None if c is None else c.copy())

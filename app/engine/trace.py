@@ -45,7 +45,8 @@ def check_fields(cell: str, fields: Collection[str] | None) -> tuple[str, ...]:
     unknown = sorted(set(fields) - set(TRACE_FIELDS[cell]))
     if unknown:
         raise EngineError(
-            f"unknown field {unknown[0]!r} for {cell}; fields: {', '.join(TRACE_FIELDS[cell])}"
+            f"unknown field {unknown[0]!r} for {cell}; fields: {', '.join(TRACE_FIELDS[cell])}",
+            "fields",
         )
     return tuple(f for f in TRACE_FIELDS[cell] if f in fields)
 
@@ -81,7 +82,7 @@ def run_trace(
     if has_cell_state(cell):
         cs = check_state("c0", c0, num_layers, B, hidden_size, batched, float_dtype)
     elif c0 is not None:
-        raise EngineError(f"c0 was given but {cell} has no cell state; pass only h0")
+        raise EngineError(f"c0 was given but {cell} has no cell state; pass only h0", "c0")
     schedule = compile_clamps(clamps, cell, num_layers, T, hidden_size)
     top = check_readout(readout, hidden_size, float_dtype) if readout is not None else None
 

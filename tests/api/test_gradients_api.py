@@ -62,31 +62,35 @@ def test_cross_entropy_on_the_readout_skips_null_targets(client: TestClient) -> 
 
 
 @pytest.mark.parametrize(
-    ("loss", "says"),
+    ("loss", "says", "field"),
     [
-        ({"kind": "xent", "targets": [0, 1, 0, 1, 0]}, "needs a readout"),
-        ({"kind": "mse_h", "targets": [[0.0, 0.0, 0.0]]}, "loss.targets has shape (1, 3)"),
-        ({"kind": "unit", "unit": 3}, "loss.unit is 3"),
-        ({"kind": "unit", "step": 5}, "loss.step is 5"),
-        ({"kind": "unit", "layer": -1}, "loss.layer"),
-        ({"kind": "mse"}, "loss"),
+        ({"kind": "xent", "targets": [0, 1, 0, 1, 0]}, "needs a readout", "loss.kind"),
+        ({"kind": "mse_h", "targets": [[0.0, 0.0, 0.0]]}, "has shape (1, 3)", "loss.targets"),
+        ({"kind": "unit", "unit": 3}, "loss.unit is 3", "loss.unit"),
+        ({"kind": "unit", "step": 5}, "loss.step is 5", "loss.step"),
+        ({"kind": "unit", "layer": -1}, "loss.layer", "loss.layer"),
+        ({"kind": "mse"}, "loss", "loss"),
         # ragged rows and indices past any int64 were 500s
         (
             {"kind": "mse_h", "targets": [[0.0] * 3, [0.0] * 2, *[[0.0] * 3] * 3]},
             "loss.targets[1] has 2 numbers, expected 3",
+            "loss.targets[1]",
         ),
-        ({"kind": "unit", "unit": 2**70}, "loss.unit"),
+        ({"kind": "unit", "unit": 2**70}, "loss.unit", "loss.unit"),
         (
             {"kind": "xent", "targets": [0, 2**63, 0, 0, 0]},
             "loss.targets[1]: Input should be less than or equal to 2147483647",
+            "loss.targets[1]",
         ),
     ],
 )
-def test_bad_loss_is_422_naming_it(client: TestClient, loss: dict, says: str) -> None:
+def test_bad_loss_is_422_naming_it(client: TestClient, loss: dict, says: str, field: str) -> None:
     model = {"cell": "lstm", "input_size": 2, "hidden_size": 3}
     res = client.post("/api/v1/gradients", json={"model": model, "inputs": INPUTS, "loss": loss})
     assert res.status_code == 422, res.text
     assert says in res.json()["message"]
+    # the field is also machine-readable, the engine's refusals included (their details were [])
+    assert res.json()["details"][0]["field"] == field
 
 
 def test_gradients_of_text_list_the_tokens(client: TestClient) -> None:

@@ -216,6 +216,7 @@ def test_unknown_field_is_422(client: TestClient) -> None:
     res = client.post("/api/v1/trace", json=body)
     assert res.status_code == 422
     assert "unknown field 'r'" in res.json()["message"]
+    assert res.json()["details"][0]["field"] == "fields"
 
 
 def test_initial_states_are_used_and_final_states_returned(client: TestClient) -> None:
@@ -253,6 +254,7 @@ def test_c0_for_a_gru_is_422(client: TestClient) -> None:
     res = client.post("/api/v1/trace", json=body)
     assert res.status_code == 422
     assert "no cell state" in res.json()["message"]
+    assert res.json()["details"][0]["field"] == "c0"
 
 
 def test_inline_torch_weights_with_readout_trace_like_the_engine(client: TestClient) -> None:
