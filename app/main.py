@@ -10,6 +10,7 @@ from app.api.errors import install_error_handlers
 from app.api.health import health_router
 from app.api.metrics import metrics_router
 from app.config import Settings, get_settings
+from app.head import HeadAsGetMiddleware
 from app.memory import keep_large_blocks
 from app.observability import REQUEST_ID_HEADER, ObservabilityMiddleware
 from app.paths import STATIC_DIR
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Content-Type", "X-Delete-Token", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(ObservabilityMiddleware)  # outermost: times and logs everything
     app.include_router(health_router)
     app.include_router(metrics_router)
