@@ -51,6 +51,37 @@ export const COMPARE_CHART = {
   fallback: [320, 160], // before the chart is laid out (never seen by the reader)
 };
 
+// The plain RNN's figures (static/js/learn/rnn_figures.js), in viewBox units. Arrows to and
+// from a node are computed from its centre and nodeR, so they end on its rim; arrows into a
+// module end on its edge. The loop leaves the module's right edge at y = out, bulges `reach`
+// to the right and comes back in at y = in along a straight `lead` that carries the head.
+export const RNN_FIG = {
+  nodeR: 16,
+  rolled: {
+    viewBox: [360, 380],
+    module: { x: 100, y: 120, w: 120, h: 130 },
+    x: [160, 335], h: [160, 35], // node centres
+    loop: { out: 200, in: 140, reach: 80, lead: 30 },
+    strips: { dx: 25, xY: 300, hY: 80, loopX: 290, loopY: 175 },
+  },
+  unrolled: {
+    height: 330, margin: 20, gapX: 150, // gapX: from one copy of A to the next
+    module: { y: 110, w: 90, h: 100 },
+    xY: 300, hY: 28, // node centres
+    loop: { out: 170, in: 130, reach: 40, lead: 10 },
+    // The "=" between the rolled module and its copies: a slot as wide as the glyph at its CSS
+    // size (.equals-sign, 34 px: about 29 units in common fonts) with `gap` clear on each side.
+    equals: { width: 30, gap: 14, dy: 8 },
+    strips: { dx: 21, xY: 262, hY: 80 },
+  },
+};
+
+// The legend (figure 7, drawNotation in learn/variants.js): five symbols with their names
+// under them. Each item is as wide as its symbol or its name, whichever is wider (names are
+// measured in the page's font); the spare width is shared out equally between the items, and
+// the drawing widens if the names need more than `width` with `minGap` between them.
+export const NOTATION = { width: 900, height: 190, margin: 20, minGap: 32, symbolY: 65, labelY: 130 };
+
 // Vector strips: one cell per unit up to GRID_MAX units, a compact strip above.
 export const STRIP = { width: 64, cell: 8, cols: 8, gridMax: 32, smallCell: 14 };
 

@@ -1,10 +1,11 @@
 // The plain RNN's figures in the article's grammar: rolled (fig. 1), unrolled (fig. 2, also
 // used for the dependency figures 3 and 4) and the opened module with its one tanh layer
 // (fig. 5). Built once; update(t) repaints the vectors each arrow carries at step t.
+import { RNN_FIG } from "../config.js";
 import { el, label, polyline } from "../diagrams/svg.js";
 import { createStrip } from "../diagrams/vector_strip.js";
 
-const NODE_R = 16;
+const NODE_R = RNN_FIG.nodeR;
 
 function head(svg, id) {
   const defs = el("defs", {}, svg);
@@ -33,21 +34,45 @@ function moduleBox(parent, x, y, w, h, text = "A") {
   return g;
 }
 
+// A module with x below and h above: x's arrow leaves the rim of its node and ends on the
+// module's bottom edge, h's leaves the top edge and ends on the rim of its node.
+function moduleWithNodes(parent, { x, y, w, h }, xY, hY, marker) {
+  const cx = x + w / 2;
+  moduleBox(parent, x, y, w, h);
+  arrow(parent, [[cx, xY - NODE_R], [cx, y + h]], marker);
+  arrow(parent, [[cx, y], [cx, hY + NODE_R]], marker);
+  return cx;
+}
+
+// The loop from a module's right edge back into it (see RNN_FIG): its path and how far right
+// the drawn curve reaches (sampled from the Bézier, plus half of .arrow's 2.5 stroke).
+const HALF_STROKE = 1.25;
+function loopPath(edgeX, { out, in: back, reach, lead }) {
+  const [x0, x1, x3] = [edgeX, edgeX + reach, edgeX + lead];
+  let right = Math.max(x0, x3);
+  for (let k = 1; k < 64; k++) {
+    const t = k / 64;
+    right = Math.max(right, (1 - t) ** 3 * x0 + 3 * (1 - t) * t * x1 + t ** 3 * x3);
+  }
+  return { d: `M ${x0} ${out} C ${x1} ${out} ${x1} ${back} ${x3} ${back} L ${edgeX} ${back}`, right: right + HALF_STROKE };
+}
+
 // Figure 1: one module A, x_t below, h_t above, the loop carrying h_{t-1} back in.
 export function drawRolled(svg, { hidden, inputSize }) {
+  const G = RNN_FIG.rolled;
+  const mod = G.module;
   svg.replaceChildren();
-  svg.setAttribute("viewBox", "0 0 360 380");
+  svg.setAttribute("viewBox", `0 0 ${G.viewBox.join(" ")}`);
   const m = head(svg, "rolled-head");
-  moduleBox(svg, 100, 120, 120, 130);
-  arrow(svg, [[160, 320 - NODE_R], [160, 250]], m);
-  arrow(svg, [[160, 120], [160, 50 + NODE_R]], m);
-  const loop = el("path", { d: "M 220 200 C 300 200 300 140 250 140 L 226 140", class: "arrow", "marker-end": m, id: "rolled-loop" }, svg);
-  node(svg, 160, 335, "x", "xₜ");
-  node(svg, 160, 35, "h", "hₜ");
+  moduleWithNodes(svg, mod, G.x[1], G.h[1], m);
+  const loop = el("path", { d: loopPath(mod.x + mod.w, G.loop).d, class: "arrow", "marker-end": m, id: "rolled-loop" }, svg);
+  node(svg, ...G.x, "x", "xₜ");
+  node(svg, ...G.h, "h", "hₜ");
+  const S = G.strips;
   const strips = {
-    x: createStrip(svg, { id: "rolled-x", key: "x", x: 185, y: 300, anchor: "right", units: inputSize, field: "c", caption: "xₜ" }),
-    h: createStrip(svg, { id: "rolled-h", key: "h", x: 185, y: 80, anchor: "right", units: hidden, field: "h", caption: "hₜ" }),
-    loop: createStrip(svg, { id: "rolled-hprev", key: "h_prev", x: 290, y: 175, anchor: "right", units: hidden, field: "h", caption: "hₜ₋₁" }),
+    x: createStrip(svg, { id: "rolled-x", key: "x", x: G.x[0] + S.dx, y: S.xY, anchor: "right", units: inputSize, field: "c", caption: "xₜ" }),
+    h: createStrip(svg, { id: "rolled-h", key: "h", x: G.h[0] + S.dx, y: S.hY, anchor: "right", units: hidden, field: "h", caption: "hₜ" }),
+    loop: createStrip(svg, { id: "rolled-hprev", key: "h_prev", x: S.loopX, y: S.loopY, anchor: "right", units: hidden, field: "h", caption: "hₜ₋₁" }),
   };
   const dot = el("circle", { r: 6, class: "state-dot", id: "rolled-dot" }, svg);
   const total = loop.getTotalLength();
@@ -77,39 +102,41 @@ export function drawRolled(svg, { hidden, inputSize }) {
 // Figure 2 (and 3, 4): the rolled module, "=", and a window of n copies passing the state on.
 // marks: optional {inputs: [k...], output: k} window positions to light for the dependency figures.
 export function drawUnrolled(svg, { hidden, inputSize, n = 6, rolled = true, marks = null, idPrefix = "unrolled" }) {
+  const G = RNN_FIG.unrolled;
+  const { y, w, h } = G.module;
   svg.replaceChildren();
-  const left = rolled ? 170 : 20;
-  const gapX = 150;
-  const W = left + n * gapX + 20;
-  svg.setAttribute("viewBox", `0 0 ${W} 330`);
   const m = head(svg, `${idPrefix}-head`);
+  let left = G.margin;
   if (rolled) {
-    moduleBox(svg, 20, 110, 90, 100);
-    arrow(svg, [[65, 290 - NODE_R], [65, 210]], m);
-    arrow(svg, [[65, 110], [65, 40 + NODE_R]], m);
-    el("path", { d: "M 110 170 C 150 170 150 130 120 130 L 114 130", class: "arrow", "marker-end": m }, svg);
-    node(svg, 65, 300, "x", "xₜ");
-    node(svg, 65, 28, "h", "hₜ");
-    label(svg, 140, 168, "=", "equals-sign");
+    const cx = moduleWithNodes(svg, { x: G.margin, y, w, h }, G.xY, G.hY, m);
+    const loop = loopPath(G.margin + w, G.loop);
+    el("path", { d: loop.d, class: "arrow", "marker-end": m }, svg);
+    node(svg, cx, G.xY, "x", "xₜ");
+    node(svg, cx, G.hY, "h", "hₜ");
+    // The "=" sits in its own slot, `gap` clear of the loop's reach and of the first copy.
+    const eq = G.equals;
+    label(svg, loop.right + eq.gap + eq.width / 2, y + h / 2 + eq.dy, "=", "equals-sign");
+    left = Math.ceil(loop.right + 2 * eq.gap + eq.width);
   }
+  const W = left + n * G.gapX + G.margin;
+  svg.setAttribute("viewBox", `0 0 ${W} ${G.height}`);
+  const S = G.strips;
   const cols = [];
   for (let k = 0; k < n; k++) {
-    const x0 = left + k * gapX;
+    const x0 = left + k * G.gapX;
     const g = el("g", { class: "unrolled-col", id: `${idPrefix}-col-${k}`, "data-col": k }, svg);
-    moduleBox(g, x0, 110, 90, 100);
-    arrow(g, [[x0 + 45, 290 - NODE_R], [x0 + 45, 210]], m);
-    arrow(g, [[x0 + 45, 110], [x0 + 45, 40 + NODE_R]], m);
-    const xs = node(g, x0 + 45, 300, "x", "");
-    const hs = node(g, x0 + 45, 28, "h", "");
+    const cx = moduleWithNodes(g, { x: x0, y, w, h }, G.xY, G.hY, m);
+    const xs = node(g, cx, G.xY, "x", "");
+    const hs = node(g, cx, G.hY, "h", "");
     const xLabel = xs.querySelector("text");
     const hLabel = hs.querySelector("text");
     xLabel.classList.add("small-node");
     hLabel.classList.add("small-node");
     let link = null;
-    if (k < n - 1) link = arrow(g, [[x0 + 90, 160], [x0 + gapX, 160]], m, "arrow state-link");
+    if (k < n - 1) link = arrow(g, [[x0 + w, y + h / 2], [x0 + G.gapX, y + h / 2]], m, "arrow state-link");
     const strips = {
-      x: createStrip(g, { id: `${idPrefix}-x-${k}`, key: "x", x: x0 + 66, y: 262, anchor: "right", units: inputSize, field: "c" }),
-      h: createStrip(g, { id: `${idPrefix}-h-${k}`, key: "h", x: x0 + 66, y: 80, anchor: "right", units: hidden, field: "h" }),
+      x: createStrip(g, { id: `${idPrefix}-x-${k}`, key: "x", x: cx + S.dx, y: S.xY, anchor: "right", units: inputSize, field: "c" }),
+      h: createStrip(g, { id: `${idPrefix}-h-${k}`, key: "h", x: cx + S.dx, y: S.hY, anchor: "right", units: hidden, field: "h" }),
     };
     cols.push({ g, strips, xLabel, hLabel, link });
   }

@@ -1,7 +1,7 @@
 // The variants (figure 14) in the same grammar: peephole and coupled LSTMs are the explorer's
 // chain with a few strokes added; the GRU gets its own opened module. Also the legend
 // (figure 7) and helpers that light a chosen part of the chain (figures 8 and 9).
-import { CHAIN } from "../config.js";
+import { CHAIN, NOTATION } from "../config.js";
 import { el, label, polyline } from "../diagrams/svg.js";
 import { createStrip } from "../diagrams/vector_strip.js";
 
@@ -115,25 +115,40 @@ export function drawGru(svg, { hidden, inputSize }) {
   };
 }
 
-// Figure 7, the legend: each element of the grammar with its name from the catalogue.
+// Figure 7, the legend: each element of the grammar with its name from the catalogue. Each
+// item is drawn about x = 0, its name measured, then the items are spread out (NOTATION).
 export function drawNotation(svg, names) {
+  const N = NOTATION;
   svg.replaceChildren();
-  svg.setAttribute("viewBox", "0 0 900 190");
+  svg.setAttribute("viewBox", `0 0 ${N.width} ${N.height}`);
   const defs = el("defs", {}, svg);
   const marker = el("marker", { id: "nota-head", viewBox: "0 0 10 10", refX: 8, refY: 5, markerWidth: 5, markerHeight: 5, orient: "auto-start-reverse" }, defs);
   el("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow-head" }, marker);
+  const y = N.symbolY;
+  const line = (g, pts, head = true) => el("polyline", { points: polyline(pts), class: "arrow", "marker-end": head ? "url(#nota-head)" : null }, g);
+  // [half the symbol's width, how to draw it about x = 0]
   const items = [
-    (g, x) => { const l = el("g", { class: "layer" }, g); el("rect", { x: x - 30, y: 50, width: 60, height: 30, rx: 3 }, l); label(l, x, 70, "σ", "layer-text"); },
-    (g, x) => { const o = el("g", { class: "op" }, g); el("ellipse", { cx: x, cy: 65, rx: 14, ry: 14 }, o); label(o, x, 70, "×", "op-text"); },
-    (g, x) => el("polyline", { points: polyline([[x - 50, 65], [x + 45, 65]]), class: "arrow", "marker-end": "url(#nota-head)" }, g),
-    (g, x) => { el("polyline", { points: polyline([[x - 50, 40], [x - 10, 65], [x + 45, 65]]), class: "arrow", "marker-end": "url(#nota-head)" }, g); el("polyline", { points: polyline([[x - 50, 90], [x - 10, 65]]), class: "arrow" }, g); },
-    (g, x) => { el("polyline", { points: polyline([[x - 50, 65], [x - 10, 65], [x + 40, 40]]), class: "arrow", "marker-end": "url(#nota-head)" }, g); el("polyline", { points: polyline([[x - 10, 65], [x + 40, 90]]), class: "arrow", "marker-end": "url(#nota-head)" }, g); },
+    [30, (g) => { const l = el("g", { class: "layer" }, g); el("rect", { x: -30, y: y - 15, width: 60, height: 30, rx: 3 }, l); label(l, 0, y + 5, "σ", "layer-text"); }],
+    [14, (g) => { const o = el("g", { class: "op" }, g); el("ellipse", { cx: 0, cy: y, rx: 14, ry: 14 }, o); label(o, 0, y + 5, "×", "op-text"); }],
+    [50, (g) => line(g, [[-50, y], [45, y]])],
+    [50, (g) => { line(g, [[-50, y - 25], [-10, y], [45, y]]); line(g, [[-50, y + 25], [-10, y]], false); }],
+    [50, (g) => { line(g, [[-50, y], [-10, y], [40, y - 25]]); line(g, [[-10, y], [40, y + 25]]); }],
   ];
-  items.forEach((draw, k) => {
-    const x = 90 + k * 180;
+  const placed = items.map(([half, draw], k) => {
     const g = el("g", { class: "notation-item", id: `notation-${k}` }, svg);
-    draw(g, x);
-    const text = label(g, x, 130, names[k], "notation-label");
+    draw(g);
+    const text = label(g, 0, N.labelY, names[k], "notation-label");
     text.setAttribute("data-k", String(k));
+    // 0 if the drawing is not laid out (no page): the symbols' widths alone then set the spacing.
+    return { g, width: Math.max(2 * half, text.getComputedTextLength()) };
   });
+  const total = placed.reduce((sum, p) => sum + p.width, 0);
+  const gap = Math.max(N.minGap, (N.width - 2 * N.margin - total) / (placed.length - 1));
+  const width = Math.max(N.width, Math.ceil(total + gap * (placed.length - 1) + 2 * N.margin));
+  svg.setAttribute("viewBox", `0 0 ${width} ${N.height}`);
+  let left = N.margin;
+  for (const p of placed) {
+    p.g.setAttribute("transform", `translate(${(left + p.width / 2).toFixed(1)},0)`);
+    left += p.width + gap;
+  }
 }
