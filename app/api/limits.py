@@ -14,15 +14,22 @@ def _breach(field: str, what: str, limit: int, setting: str) -> ApiError:
     )
 
 
-def check_model_size(settings: Settings, input_size: int, hidden_size: int, layers: int) -> None:
-    for field, value, limit in (
-        ("model.input_size", input_size, settings.max_input_size),
-        ("model.hidden_size", hidden_size, settings.max_hidden_size),
-        ("model.num_layers", layers, settings.max_layers),
+def check_model_size(
+    settings: Settings, input_size: int, hidden_size: int, layers: int, file: str | None = None
+) -> None:
+    """Sizes against the limits; errors name model.<size>, or `file` for uploaded weights."""
+    for size, value, limit, setting in (
+        ("input_size", input_size, settings.max_input_size, "max_input_size"),
+        ("hidden_size", hidden_size, settings.max_hidden_size, "max_hidden_size"),
+        ("num_layers", layers, settings.max_layers, "max_layers"),
     ):
         if value > limit:
+            what = f"{file}'s weights have {size} {value}" if file else f"model.{size} is {value}"
             raise ApiError(
-                422, "limit_exceeded", f"{field} is {value}, the limit is {limit}", field
+                422,
+                "limit_exceeded",
+                f"{what}, the limit is {limit} ({setting})",
+                file or f"model.{size}",
             )
 
 

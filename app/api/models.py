@@ -16,7 +16,7 @@ from app.api.resolve import model_from_params
 from app.api.responses import ModelList, ModelSummary, UploadResponse, errors
 from app.api.schemas import CellName
 from app.config import Settings
-from app.engine import from_keras, from_torch
+from app.engine import EngineError, convert_keras, convert_torch
 from app.store import FileLimits, ModelInfo, ModelStore, read_tensors
 
 models_router = APIRouter(tags=["models"])
@@ -131,15 +131,21 @@ def _store_upload(
     data: bytes,
     fields: dict[str, Any],
     prefix: str | None,
-) -> tuple[ModelInfo, str | None]:
-    """Parse, convert, check and store (in a worker thread: parsing may take a while)."""
+) -> tuple[ModelInfo, str | None, dict[str, Any]]:
+    """Parse, convert, check and store (in a worker thread: parsing may take a while).
+    Returns the stored model, its delete token (None if stored before) and the account of
+    the file's tensors."""
     limits = FileLimits(max_elements=max(settings.max_parameters * 4, 1 << 20),
                         max_unpacked_bytes=settings.max_upload_bytes * 4)  # fmt: skip
     tensors = read_tensors(filename, data, limits)
-    arrays = {k: v for k, v in tensors.items() if np.issubdtype(v.dtype, np.number)}
-    convert = from_keras if fields["layout"] == "keras" else from_torch
-    params, readout = convert(fields["cell"], arrays, prefix)
-    model = model_from_params(fields["cell"], params, readout, fields["vocab"], settings)
+    convert = convert_keras if fields["layout"] == "keras" else convert_torch
+    vocab = fields["vocab"]
+    try:
+        converted = convert(fields["cell"], tensors, prefix, None if vocab is None else len(vocab))
+    except EngineError as exc:  # the file's fault, unless the prefix chose nothing there
+        raise ApiError(422, "invalid_input", str(exc), exc.field or "file") from exc
+    params, readout = converted.params, converted.readout
+    model = model_from_params(fields["cell"], params, readout, vocab, settings, upload=True)
     count = sum(a.size for a in params.values())
     if readout is not None:
         count += readout.weight.size + readout.bias.size
@@ -148,7 +154,6 @@ def _store_upload(
                                                   "readout.bias": readout.bias}  # fmt: skip
     for tensor, value in finite.items():
         check_weight_values(tensor, value)
-    vocab = fields["vocab"]
     readout_size = None if readout is None else int(readout.weight.shape[0])
     info = {
         **fields,
@@ -159,7 +164,9 @@ def _store_upload(
         "readout_size": readout_size,
         "labels": vocab if vocab is not None and readout_size == len(vocab) else None,
     }
-    return store.add(params, readout, info)
+    stored, token = store.add(params, readout, info)
+    ignored = [{"name": n, "reason": why} for n, why in converted.ignored.items()]
+    return stored, token, {"used_tensors": converted.used, "ignored_tensors": ignored}
 
 
 @models_router.post(
@@ -189,8 +196,11 @@ async def upload_model(
 ) -> JSONResponse:
     """Upload weights under PyTorch state_dict names (layout torch) or Keras names.
 
-    A readout (`<name>.weight` V x H and its bias) is picked up when present. The id is a hash
-    of the content: the same model twice gives the same id. Keep the `delete_token`.
+    A readout (`<name>.weight` V x H and its bias) is taken when nothing else in the file can
+    stand between the RNN and it; an embedding (V x D, no bias) is folded into the first layer
+    when `vocab` lists its V tokens. The answer lists the tensors used and those left out, each
+    with its reason. The id is a hash of the content: the same model twice gives the same id.
+    Keep the `delete_token`.
     """
     settings = settings_of(request.app.state)
     limit = settings.max_upload_bytes
@@ -210,10 +220,10 @@ async def upload_model(
         "vocab": _vocab(settings, vocab),
     }
     store = store_of(request.app.state)
-    info, token = await run_in_threadpool(
+    info, token, account = await run_in_threadpool(
         _store_upload, settings, store, filename, data, fields, prefix or None
     )
-    body = {**_public(info), "delete_token": token, "created_now": token is not None}
+    body = {**_public(info), "delete_token": token, "created_now": token is not None, **account}
     return JSONResponse(body, status_code=201 if token is not None else 200)
 
 

@@ -21,8 +21,8 @@ from app.engine import (
     Clamp,
     EngineError,
     Readout,
-    from_keras,
-    from_torch,
+    convert_keras,
+    convert_torch,
     init_params,
     model_sizes,
 )
@@ -88,7 +88,7 @@ def _random(ref: RandomModelRef, settings: Settings) -> Model:
     check_model_size(settings, ref.input_size, ref.hidden_size, ref.num_layers)
     count = parameter_count(ref.cell, ref.input_size, ref.hidden_size, ref.num_layers)
     check_parameters(settings, "model", count)
-    _check_vocab_fits(settings, ref.vocab, ref.input_size)
+    _check_vocab_fits(settings, ref.vocab, ref.input_size, "model.vocab")
     key = (ref.cell, ref.input_size, ref.hidden_size, ref.num_layers, ref.seed)
     params = _random_params(*key) if count <= _CACHED_PARAMS else init_params(*key)
     return Model(ref.cell, params, ref.input_size, ref.hidden_size, ref.num_layers,
@@ -100,8 +100,14 @@ def _inline(ref: InlineModelRef, settings: Settings) -> Model:
                 for v in ref.weights.values())  # fmt: skip
     check_parameters(settings, "model.weights", count)
     arrays = {name: _tensor(name, value) for name, value in ref.weights.items()}
-    convert = from_keras if ref.layout == "keras" else from_torch
-    params, readout = convert(ref.cell, arrays, ref.prefix)
+    convert = convert_keras if ref.layout == "keras" else convert_torch
+    vocab_size = None if ref.vocab is None else len(ref.vocab)
+    try:
+        converted = convert(ref.cell, arrays, ref.prefix, vocab_size)
+    except EngineError as exc:
+        field = "model.prefix" if exc.field == "prefix" else "model.weights"
+        raise ApiError(422, "invalid_input", str(exc), field) from exc
+    params, readout = converted.params, converted.readout
     model = model_from_params(ref.cell, params, readout, ref.vocab, settings)
     for name, given, actual in (
         ("input_size", ref.input_size, model.input_size),
@@ -124,25 +130,30 @@ def model_from_params(
     readout: Readout | None,
     vocab: list[str] | None,
     settings: Settings,
+    upload: bool = False,
 ) -> Model:
-    """Sizes from the weights (LayoutError when they do not fit), checked against the limits."""
+    """Sizes from the weights (LayoutError when they do not fit), checked against the limits.
+    Errors name the request's model.* fields, or for an upload its `file` and `vocab`."""
     input_size, hidden_size, num_layers = model_sizes(cell, params)
-    check_model_size(settings, input_size, hidden_size, num_layers)
-    _check_vocab_fits(settings, vocab, input_size)
+    check_model_size(settings, input_size, hidden_size, num_layers, "file" if upload else None)
+    _check_vocab_fits(settings, vocab, input_size, "vocab" if upload else "model.vocab")
     return Model(cell, params, input_size, hidden_size, num_layers, readout, vocab)
 
 
-def _check_vocab_fits(settings: Settings, vocab: list[str] | None, input_size: int) -> None:
+def _check_vocab_fits(
+    settings: Settings, vocab: list[str] | None, input_size: int, field: str
+) -> None:
     if vocab is None:
         return
-    check_vocab(settings, "model.vocab", vocab)
+    check_vocab(settings, field, vocab)
     if len(vocab) != input_size:
         raise ApiError(
             422,
             "shape_mismatch",
-            f"model.vocab has {len(vocab)} tokens but input_size is {input_size}; "
-            "each token is one input (one-hot)",
-            "model.vocab",
+            f"{field} has {len(vocab)} tokens but input_size is {input_size}; each token is "
+            "one input (one-hot), or one row of an embedding (V x input_size, no bias) in the "
+            "weights",
+            field,
         )
 
 

@@ -107,12 +107,24 @@ class ModelList(BaseModel):
     models: list[ModelSummary]
 
 
+class IgnoredTensor(BaseModel):
+    name: str
+    reason: str = Field(examples=["not part of the recurrent module, its embedding or its readout"])
+
+
 class UploadResponse(ModelSummary):
     delete_token: str | None = Field(
         description="Needed to delete the model (X-Delete-Token header); shown once. null when "
         "the same model was uploaded before: the first upload's token stays valid."
     )
     created_now: bool = Field(description="false when the same model was stored already.")
+    used_tensors: list[str] = Field(
+        description="The file's tensors that became the model: the recurrent module, an "
+        "embedding folded into weight_ih_l0 (when vocab names its rows), the readout."
+    )
+    ignored_tensors: list[IgnoredTensor] = Field(
+        description="The file's other tensors, each with the reason it was left out."
+    )
 
 
 class Health(BaseModel):

@@ -2,8 +2,9 @@
 
 from app.engine.backward import LOSS_KINDS, GradientFlow, Gradients, Loss, backward
 from app.engine.errors import EngineError, LayoutError, ShapeError
-from app.engine.layouts_keras import from_keras, to_keras
-from app.engine.layouts_torch import from_torch
+from app.engine.layouts_account import Converted
+from app.engine.layouts_keras import convert_keras, from_keras, to_keras
+from app.engine.layouts_torch import convert_torch, from_torch
 from app.engine.live import initial_state, step
 from app.engine.params import init_params, model_sizes
 from app.engine.records import Clamp, Readout, State, Trace
@@ -16,6 +17,7 @@ __all__ = [
     "LOSS_KINDS",
     "TRACE_FIELDS",
     "Clamp",
+    "Converted",
     "EngineError",
     "GradientFlow",
     "Gradients",
@@ -26,6 +28,8 @@ __all__ = [
     "State",
     "Trace",
     "backward",
+    "convert_keras",
+    "convert_torch",
     "from_keras",
     "from_torch",
     "init_params",

@@ -6,9 +6,13 @@ bias (2, 3H) = [input bias, recurrent bias]; SimpleRNN one block. Peephole weigh
 names of tf.keras.experimental.PeepholeLSTMCell (or TF1's w_i_diag, w_f_diag, w_o_diag);
 the coupled LSTM, which Keras lacks, uses kernel (D, 3H) with blocks f, c, o.
 
-Names are grouped by the path before the last component ("lstm/lstm_cell/kernel:0" ->
-group "lstm/lstm_cell"); recurrent groups are ordered naturally (lstm, lstm_1, lstm_2, ...)
-and give the layers; one group with only kernel (H, V) and bias (V,) is the readout (Dense).
+Names are grouped by the path before the last component, without cell components
+("lstm/lstm_cell/kernel:0" -> group "lstm"); a prefix matches whole components ("m1" takes
+"m1/..." or "m1.", not "m10/..."). Groups with a recurrent_kernel are the layers. Several
+layers are taken only when their names tell the order: one base with Keras's numeric suffix
+(lstm, lstm_1, lstm_2, ...; "sequential/gru", "sequential/gru_1"; an h5 file's repeated
+"lstm_1/lstm_1" counts as one name). Bidirectional wrappers are refused. One group with only
+kernel (H, V) and bias (V,) is the readout (Dense).
 """
 
 import re
@@ -18,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from app.engine.errors import LayoutError
+from app.engine.layouts_account import Converted, Outside, fold_embedding, settle
 from app.engine.layouts_torch import as_float64
 from app.engine.params import model_sizes
 from app.engine.records import Readout
-from app.engine.spec import GATE_ROWS, check_cell
+from app.engine.spec import GATE_ROWS, PEEPHOLES, check_cell
 
 _PEEPHOLE_NAMES = {
     "input_gate_peephole_weights": "weight_ci",
@@ -32,6 +37,8 @@ _PEEPHOLE_NAMES = {
     "w_o_diag": "weight_co",
 }
 _LEAVES = {"kernel", "recurrent_kernel", "bias", *_PEEPHOLE_NAMES}
+_CELL_PART = re.compile(r".*cell(_\d+)?")  # lstm_cell, lstm_cell_1, peephole_lstm_cell, ...
+_BIDIRECTIONAL = re.compile(r"bidirectional(_\d+)?|forward_.*|backward_.*")
 _BASE = {
     "lstm": "lstm",
     "lstm_peephole": "peephole_lstm",
@@ -52,41 +59,105 @@ def _permute(w: np.ndarray, order: tuple[int, ...], H: int, axis: int) -> np.nda
     return np.concatenate(blocks, axis=axis)
 
 
-def _natural(key: str) -> list[Any]:
-    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key)]
+def _under(name: str, prefix: str) -> str | None:
+    """`name` without `prefix`, or None when it is not under it (whole components only)."""
+    if not name.startswith(prefix):
+        return None
+    rest = name[len(prefix) :]
+    if not prefix or prefix.endswith(("/", ".")):
+        return rest
+    return rest[1:] if rest[:1] in ("/", ".") else None
 
 
 def _groups(tensors: Mapping[str, Any], prefix: str) -> dict[str, dict[str, str]]:
     """group path -> leaf name -> full tensor name."""
     groups: dict[str, dict[str, str]] = {}
     for name in tensors:
-        if not name.startswith(prefix):
+        local = _under(name, prefix)
+        if local is None:
             continue
-        parts = re.split(r"[/.]", name[len(prefix) :].removesuffix(":0"))
+        parts = re.split(r"[/.]", local.removesuffix(":0"))
         leaf = parts[-1]
         if leaf not in _LEAVES:
             continue
-        path = [p for p in parts[:-1] if not p.endswith("cell")]
+        path = [p for p in parts[:-1] if not _CELL_PART.fullmatch(p)]
         groups.setdefault("/".join(path), {})[leaf] = name
     return groups
 
 
-def from_keras(
-    cell: str, tensors: Mapping[str, Any], prefix: str | None = None
-) -> tuple[dict[str, np.ndarray], Readout | None]:
-    """Keras-layout weights -> (params in PyTorch layout, readout or None). See module doc."""
+def _numbered(part: str) -> tuple[str, int]:
+    """Keras's unique-name suffix: "lstm_2" -> ("lstm", 2), "lstm" -> ("lstm", 0)."""
+    m = re.fullmatch(r"(.+)_(\d+)", part)
+    return (m[1], int(m[2])) if m else (part, 0)
+
+
+def _layers(
+    tensors: Mapping[str, Any], groups: dict[str, dict[str, str]], prefix: str
+) -> list[str]:
+    """The recurrent groups in model order; refuses what the names cannot order or map."""
+    layers = [k for k, g in groups.items() if "recurrent_kernel" in g]
+    if not layers:
+        msg = "no recurrent_kernel tensor found; expected Keras RNN weights"
+        torch = [n for n in tensors if n.endswith("weight_ih_l0")]
+        if torch:
+            msg += f"; {torch[0]} looks like a PyTorch state_dict name: use layout torch"
+            raise LayoutError(msg)
+        found = [k for k, g in _groups(tensors, "").items() if "recurrent_kernel" in g]
+        if prefix and found:
+            shown = ", ".join(found[:8]) + (", ..." if len(found) > 8 else "")
+            msg = f"no recurrent_kernel tensor under prefix {prefix!r}; layers found: {shown}"
+            raise LayoutError(msg, field="prefix")
+        raise LayoutError(msg)
+    for key in layers:
+        rk_name = groups[key]["recurrent_kernel"]
+        if any(_BIDIRECTIONAL.fullmatch(p) for p in re.split(r"[/.]", rk_name)[:-1]):
+            raise LayoutError(f"{rk_name}: bidirectional layers are not supported")
+    if len(layers) == 1:
+        return layers
+    # One name up to Keras's numeric suffix: the last component, and any other that differs
+    # between groups, must be the same name in each group (model_weights/lstm_1/lstm_1).
+    parsed = [[_numbered(p) for p in k.split("/")] for k in layers]
+    index: dict[str, int] = {}
+    if len({tuple(b for b, _ in p) for p in parsed}) == 1:
+        varying = [j for j in range(len(parsed[0])) if len({p[j] for p in parsed}) > 1]
+        for key, p in zip(layers, parsed, strict=True):
+            if varying[-1:] == [len(p) - 1] and len({p[j] for j in varying}) == 1:
+                index[key] = p[-1][1]
+    if len(set(index.values())) < len(layers):
+        shown = ", ".join(k or "(top level)" for k in layers)
+        raise LayoutError(
+            f"{len(layers)} recurrent layers ({shown}) whose names do not tell their order; "
+            "upload one layer with prefix, or name the layers base, base_1, base_2, ... "
+            "in model order"
+        )
+    return sorted(layers, key=index.__getitem__)
+
+
+def _sibling(rk_name: str, leaf: str) -> str:
+    """The name `leaf` would have next to a recurrent_kernel tensor."""
+    head, _, tail = rk_name.rpartition("recurrent_kernel")
+    return head + leaf + tail
+
+
+def _recurrent(
+    cell: str, tensors: Mapping[str, Any], prefix: str
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, str]], list[str]]:
+    """(params in PyTorch layout, groups, the recurrent groups in model order)."""
     check_cell(cell)
     G = GATE_ROWS[cell]
-    groups = _groups(tensors, prefix or "")
-    layers = sorted((k for k, g in groups.items() if "recurrent_kernel" in g), key=_natural)
-    if not layers:
-        raise LayoutError("no recurrent_kernel tensor found; expected Keras RNN weights")
+    groups = _groups(tensors, prefix)
+    layers = _layers(tensors, groups, prefix)
     params: dict[str, np.ndarray] = {}
     order = _gate_order(cell)
-    d_in = -1
+    first_rows = -1
     for k, key in enumerate(layers):
         names = groups[key]
         rk_name = names["recurrent_kernel"]
+        peep = [names[leaf] for leaf in _PEEPHOLE_NAMES if leaf in names]
+        if peep and cell != "lstm_peephole":
+            raise LayoutError(
+                f"{peep[0]} is a peephole LSTM's weight; upload with cell lstm_peephole"
+            )
         rk = as_float64(rk_name, tensors[rk_name])
         if rk.ndim != 2 or rk.shape[1] != G * rk.shape[0]:
             raise LayoutError(
@@ -97,7 +168,15 @@ def from_keras(
             raise LayoutError(f"missing tensor kernel next to {rk_name}")
         kn_name = names["kernel"]
         kernel = as_float64(kn_name, tensors[kn_name])
-        d_in = kernel.shape[0] if k == 0 and kernel.ndim == 2 else H
+        rows = kernel.shape[0] if kernel.ndim == 2 else -1
+        first_rows = rows if k == 0 else first_rows
+        d_in = rows if k == 0 and rows >= 0 else H
+        if kernel.shape != (d_in, G * H) and first_rows == H and kernel.shape[1:] == (G * H,):
+            raise LayoutError(
+                f"{kn_name} has {rows} rows, like a first layer's input, but is layer {k}; "
+                f"layer 0's kernel {groups[layers[0]]['kernel']} has {H} rows (the units): "
+                f"the layers seem out of order (taken as {', '.join(layers)})"
+            )
         if kernel.shape != (d_in, G * H):
             raise LayoutError(f"{kn_name} has shape {kernel.shape}, expected ({d_in}, {G * H})")
         params[f"weight_ih_l{k}"] = _permute(kernel, order, H, axis=1).T.copy()
@@ -114,35 +193,93 @@ def from_keras(
         params[f"bias_ih_l{k}"] = _permute(b_ih, order, H, axis=0)
         params[f"bias_hh_l{k}"] = _permute(b_hh, order, H, axis=0)
         if cell == "lstm_peephole":
-            for leaf, ours in _PEEPHOLE_NAMES.items():
-                if leaf in names:
-                    params[f"{ours}_l{k}"] = as_float64(names[leaf], tensors[names[leaf]])
-    model_sizes(cell, params)
-    return params, _keras_readout(tensors, groups, layers, params["weight_hh_l0"].shape[1])
+            leaves = list(_PEEPHOLE_NAMES)  # Keras's three, then TF1's three
+            tf1 = any(leaf in names for leaf in leaves[3:])
+            for j, ours in enumerate(PEEPHOLES):
+                have = [leaf for leaf in leaves[j::3] if leaf in names]
+                if not have:
+                    missing = _sibling(rk_name, leaves[j + 3 if tf1 else j])
+                    raise LayoutError(
+                        f"missing tensor {missing} (expected shape ({H},)) for {cell}"
+                    )
+                leaf = have[0]
+                value = as_float64(names[leaf], tensors[names[leaf]])
+                if value.shape != (H,):
+                    raise LayoutError(f"{names[leaf]} has shape {value.shape}, expected ({H},)")
+                params[f"{ours}_l{k}"] = value
+    return params, groups, layers
 
 
-def _keras_readout(
-    tensors: Mapping[str, Any],
-    groups: dict[str, dict[str, str]],
-    layers: list[str],
-    hidden_size: int,
-) -> Readout | None:
-    dense = [
-        k
-        for k, g in groups.items()
-        if k not in layers and set(g) == {"kernel", "bias"} and np.ndim(tensors[g["kernel"]]) == 2
-    ]
-    dense = [k for k in dense if np.shape(tensors[groups[k]["kernel"]])[0] == hidden_size]
-    if not dense:
-        return None
-    if len(dense) > 1:
-        raise LayoutError(f"several possible readout layers ({', '.join(dense)}); keep only one")
-    names = groups[dense[0]]
-    kernel = as_float64(names["kernel"], tensors[names["kernel"]])
-    bias = as_float64(names["bias"], tensors[names["bias"]])
-    if bias.shape != (kernel.shape[1],):
-        raise LayoutError(f"{names['bias']} has shape {bias.shape}, expected ({kernel.shape[1]},)")
-    return Readout(kernel.T.copy(), bias)
+def convert_keras(
+    cell: str, tensors: Mapping[str, Any], prefix: str | None = None, vocab_size: int | None = None
+) -> Converted:
+    """Keras-layout weights -> Converted (params in PyTorch layout). See the module doc; the
+    other layers are settled by app.engine.layouts_account ("." as prefix: the whole file)."""
+    prefix = "" if prefix in (None, ".") else prefix
+    params, groups, layers = _recurrent(cell, tensors, prefix)
+    input_size, hidden_size, _ = model_sizes(cell, params)
+    taken = {name for key in layers for name in groups[key].values()}
+    others = {
+        name: repr(key)
+        for key, group in _groups(tensors, "").items()
+        if "recurrent_kernel" in group
+        for name in group.values()
+        if name not in taken
+    }
+    rest = [n for n in tensors if n not in taken and n not in others]
+    account = settle(_outside(rest, tensors), input_size, hidden_size, vocab_size, others)
+    readout = None
+    if account.embedding is not None:
+        (table,) = account.embedding.tensors
+        fold_embedding(params, as_float64(table, tensors[table]))
+        taken.add(table)
+    if account.readout is not None:
+        k_name, b_name = sorted(account.readout.tensors, key=lambda n: _leaf(n) != "kernel")
+        kernel = as_float64(k_name, tensors[k_name])
+        readout = Readout(kernel.T.copy(), as_float64(b_name, tensors[b_name]))
+        taken.update(account.readout.tensors)
+    return Converted(params, readout, [n for n in tensors if n in taken], account.ignored)
+
+
+def from_keras(
+    cell: str, tensors: Mapping[str, Any], prefix: str | None = None
+) -> tuple[dict[str, np.ndarray], Readout | None]:
+    """convert_keras's params and readout (no vocabulary, so no embedding is folded)."""
+    converted = convert_keras(cell, tensors, prefix)
+    return converted.params, converted.readout
+
+
+def _leaf(name: str) -> str:
+    return re.split(r"[/.]", name.removesuffix(":0"))[-1]
+
+
+def _outside(names: list[str], tensors: Mapping[str, Any]) -> list[Outside]:
+    """The file's other layers by group path: a Dense (kernel (in, out) + bias) is "linear"
+    with shape (out, in); an Embedding's embeddings (V, D), or a bias-free kernel read as
+    (out, in), is a "table"."""
+    groups: dict[str, dict[str, str]] = {}
+    for name in names:
+        parts = re.split(r"[/.]", name.removesuffix(":0"))
+        path = "/".join(p for p in parts[:-1] if not _CELL_PART.fullmatch(p))
+        groups.setdefault(path, {})[parts[-1]] = name
+    layers = []
+    for path, leaves in groups.items():
+        label, members = path or "(top level)", tuple(leaves.values())
+        kernel: tuple[int, ...] = np.shape(tensors[leaves["kernel"]]) if "kernel" in leaves else ()
+        bias = np.shape(tensors[leaves["bias"]]) if "bias" in leaves else None
+        table: tuple[int, ...] = (
+            np.shape(tensors[leaves["embeddings"]]) if "embeddings" in leaves else ()
+        )
+        sizes = tuple(int(np.shape(tensors[n])[0]) for n in members if np.ndim(tensors[n]) == 1)
+        if len(kernel) == 2 and bias == kernel[1:] and len(leaves) == 2:
+            layers.append(Outside(label, "linear", (kernel[1], kernel[0]), members))
+        elif len(kernel) == 2 and len(leaves) == 1:
+            layers.append(Outside(label, "table", (kernel[1], kernel[0]), members))
+        elif len(table) == 2 and len(leaves) == 1:
+            layers.append(Outside(label, "table", (table[0], table[1]), members))
+        else:
+            layers.append(Outside(label, "other", None, members, sizes))
+    return layers
 
 
 def to_keras(

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from app.engine.errors import LayoutError
+from app.engine.layouts_account import Converted, Outside, fold_embedding, settle
 from app.engine.params import check_layout, expected_shapes
 from app.engine.records import Readout
 from app.engine.spec import check_cell
@@ -28,55 +29,99 @@ def as_float64(name: str, value: Any) -> np.ndarray:
         raise LayoutError(f"{name} is not a numeric tensor: {exc}") from exc
 
 
+def _modules(names: list[str]) -> list[str]:
+    """The prefixes of every recurrent module: "" for one at the top level, else "<path>."."""
+    return sorted({n[: -len(_ANCHOR)] for n in names if n.endswith(_ANCHOR)})
+
+
 def _find_prefix(names: list[str]) -> str:
-    found = sorted({n[: -len(_ANCHOR)] for n in names if n.endswith(_ANCHOR)})
+    found = _modules(names)
     if not found:
         shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
-        raise LayoutError(f"no tensor named {_ANCHOR} or <module>.{_ANCHOR}; got {shown}")
+        hint = "; these look like Keras names: use layout keras" if _looks_keras(names) else ""
+        raise LayoutError(f"no tensor named {_ANCHOR} or <module>.{_ANCHOR}; got {shown}{hint}")
     if len(found) > 1:
         raise LayoutError(
             f"several recurrent modules ({', '.join(repr(p) for p in found)}); "
-            "choose one with prefix"
+            "choose one with prefix ('.' for the one at the top level)",
+            "prefix",
         )
     return found[0]
 
 
-def _readout(tensors: Mapping[str, np.ndarray], skip: str, hidden_size: int) -> Readout | None:
-    """The one Linear (V, H) + bias outside the recurrent module, if there is exactly one."""
-    found = []
-    for name in tensors:
-        if not name.endswith(".weight") or (skip and name.startswith(skip)):
-            continue
-        bias_name = name[: -len("weight")] + "bias"
-        shape = np.shape(tensors[name])
-        if bias_name in tensors and len(shape) == 2 and shape[1] == hidden_size:
-            found.append((name, bias_name))
-    if not found:
-        return None
-    if len(found) > 1:
-        names = ", ".join(n for n, _ in found)
-        raise LayoutError(f"several possible readout layers ({names}); keep only one")
-    w_name, b_name = found[0]
-    weight, bias = as_float64(w_name, tensors[w_name]), as_float64(b_name, tensors[b_name])
-    if bias.shape != (weight.shape[0],):
-        raise LayoutError(f"{b_name} has shape {bias.shape}, expected ({weight.shape[0]},)")
-    return Readout(weight, bias)
+def _looks_keras(names: list[str]) -> bool:
+    return any(re.search(r"(^|[/.])recurrent_kernel(:0)?$", n) for n in names)
 
 
-def from_torch(
-    cell: str, tensors: Mapping[str, Any], prefix: str | None = None
-) -> tuple[dict[str, np.ndarray], Readout | None]:
-    """A PyTorch state_dict (nn.LSTM / GRU / RNN, maybe inside a model) -> (params, readout).
+def _cell_style(tensors: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """nn.LSTMCell / GRUCell / RNNCell names (weight_ih, ...) as layer 0's (weight_ih_l0, ...)
+    when the file has no layer names; returns the tensors and new name -> name in the file."""
+    if any(n.endswith(_ANCHOR) for n in tensors) or not any(
+        n.rpartition(".")[2] == "weight_ih" for n in tensors
+    ):
+        return dict(tensors), {}
+    renamed: dict[str, Any] = {}
+    original: dict[str, str] = {}
+    for name, value in tensors.items():
+        path, dot, leaf = name.rpartition(".")
+        new = (
+            f"{path}{dot}{leaf}_l0"
+            if leaf in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            else name
+        )
+        renamed[new] = value
+        original[new] = name
+    return renamed, original
+
+
+def _layers(names: list[str], tensors: Mapping[str, Any]) -> list[Outside]:
+    """The file's other modules ("fc.weight", "fc.bias" -> module "fc") as Outside layers."""
+    modules: dict[str, list[str]] = {}
+    for name in names:
+        modules.setdefault(name.rpartition(".")[0], []).append(name)
+    layers = []
+    for module, members in modules.items():
+        label, dot = module or "(top level)", "." if module else ""
+        w_name, b_name = f"{module}{dot}weight", f"{module}{dot}bias"
+        w_shape: tuple[int, ...] = np.shape(tensors[w_name]) if w_name in members else ()
+        b_shape = np.shape(tensors[b_name]) if b_name in members else None
+        sizes = tuple(int(np.shape(tensors[n])[0]) for n in members if np.ndim(tensors[n]) == 1)
+        if (
+            len(w_shape) == 2
+            and b_shape is not None
+            and len(b_shape) == 1
+            and b_shape != w_shape[:1]
+        ):
+            raise LayoutError(f"{b_name} has shape {b_shape}, expected ({w_shape[0]},)")
+        if len(w_shape) == 2 and b_shape == w_shape[:1]:
+            layers.append(Outside(label, "linear", (w_shape[0], w_shape[1]), tuple(members)))
+        elif len(w_shape) == 2 and b_shape is None:
+            layers.append(Outside(label, "table", (w_shape[0], w_shape[1]), tuple(members)))
+        else:
+            layers.append(Outside(label, "other", None, tuple(members), sizes))
+    return layers
+
+
+def convert_torch(
+    cell: str, tensors: Mapping[str, Any], prefix: str | None = None, vocab_size: int | None = None
+) -> Converted:
+    """A PyTorch state_dict (nn.LSTM / GRU / RNN, maybe inside a model) -> Converted.
 
     Names may carry a module prefix ("lstm.weight_ih_l0"); without `prefix` the one module
-    holding weight_ih_l0 is found. A Linear "<name>.weight" (V, H) + "<name>.bias" outside it
-    becomes the readout. Modules built with bias=False get zero biases. Bidirectional modules
-    and LSTMs with proj_size are refused. Returns float64 copies.
+    holding weight_ih_l0 is found ("." picks the one at the top level). nn.LSTMCell-style
+    names (weight_ih, ...) are read as layer 0. Modules built with bias=False get zero biases.
+    Bidirectional modules and LSTMs with proj_size are refused. The other modules are settled
+    by app.engine.layouts_account: a Linear "<name>.weight" (V, H) + "<name>.bias" may become
+    the readout, an embedding (V, D) is folded in when `vocab_size` is V. Returns float64
+    copies.
     """
     check_cell(cell)
+    tensors, original = _cell_style(tensors)
     names = list(tensors)
     if prefix is None:
         prefix = _find_prefix(names)
+    elif prefix == ".":
+        prefix = ""
     elif prefix and not prefix.endswith("."):
         prefix += "."
     if f"{prefix}{_ANCHOR}_reverse" in tensors:
@@ -84,16 +129,18 @@ def from_torch(
     if f"{prefix}weight_hr_l0" in tensors:
         raise LayoutError(f"{prefix}weight_hr_l0: LSTMs with proj_size are not supported")
     params: dict[str, np.ndarray] = {}
+    used, outside = [], []
     for name in names:
-        if not name.startswith(prefix):
-            continue
-        local = name[len(prefix) :]
+        local = name[len(prefix) :] if name.startswith(prefix) else "."
         if _PARAM.fullmatch(local):
             params[local] = as_float64(name, tensors[name])
+            used.append(name)
         elif "." not in local:
             raise LayoutError(f"unexpected tensor {name} in a {cell} module")
+        else:
+            outside.append(name)
     if _ANCHOR not in params:
-        raise LayoutError(f"missing tensor {prefix}{_ANCHOR}")
+        raise LayoutError(f"missing tensor {prefix}{_ANCHOR}", "prefix" if prefix else None)
     if not any(n.startswith("bias_") for n in params) and "weight_hh_l0" in params:
         # bias=False: PyTorch adds nothing, which is a zero bias.
         d, h = params[_ANCHOR].shape[-1], params["weight_hh_l0"].shape[-1]
@@ -101,5 +148,37 @@ def from_torch(
         for name, shape in expected_shapes(cell, d, h, layers).items():
             if name.startswith("bias_"):
                 params[name] = np.zeros(shape)
-    _, hidden_size, _ = check_layout(cell, params, label=prefix)
-    return params, _readout(tensors, prefix, hidden_size)
+    input_size, hidden_size, _ = check_layout(cell, params, label=prefix)
+    others = {
+        n: repr(p) for n in outside for p in _modules(names)
+        if p != prefix and n.startswith(p) and _PARAM.fullmatch(n[len(p) :])
+    }  # fmt: skip
+    rest = [n for n in outside if n not in others]
+    account = settle(_layers(rest, tensors), input_size, hidden_size, vocab_size, others)
+    readout = None
+    if account.embedding is not None:
+        (table,) = account.embedding.tensors
+        fold_embedding(params, as_float64(table, tensors[table]))
+        used.append(table)
+    if account.readout is not None:
+        w_name = next(n for n in account.readout.tensors if n.endswith("weight"))
+        b_name = next(n for n in account.readout.tensors if n.endswith("bias"))
+        readout = Readout(as_float64(w_name, tensors[w_name]), as_float64(b_name, tensors[b_name]))
+        used += [w_name, b_name]
+        account.ignored.update(
+            {n: "part of the readout's module" for n in account.readout.tensors if n not in used}
+        )
+    return Converted(
+        params,
+        readout,
+        [original.get(n, n) for n in names if n in used],
+        {original.get(n, n): why for n, why in account.ignored.items()},
+    )
+
+
+def from_torch(
+    cell: str, tensors: Mapping[str, Any], prefix: str | None = None
+) -> tuple[dict[str, np.ndarray], Readout | None]:
+    """convert_torch's params and readout (no vocabulary, so no embedding is folded)."""
+    converted = convert_torch(cell, tensors, prefix)
+    return converted.params, converted.readout

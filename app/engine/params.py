@@ -70,7 +70,7 @@ def check_layout(
                 f"{label}{name} has shape {np.shape(params[name])}, expected a 2-d matrix"
             )
     input_size = int(np.shape(params["weight_ih_l0"])[1])
-    hidden_size = int(np.shape(params["weight_hh_l0"])[1])
+    hidden_size = _hidden_size(cell, params)
     if input_size < 1 or hidden_size < 1:
         raise LayoutError(
             f"{label}weight_ih_l0 {np.shape(params['weight_ih_l0'])} and {label}weight_hh_l0 "
@@ -85,7 +85,8 @@ def check_layout(
             raise LayoutError(f"missing tensor {label}{name} (expected shape {shape}) for {cell}")
         got = tuple(np.shape(params[name]))
         if got != shape:
-            raise LayoutError(f"{label}{name} has shape {got}, expected {shape}")
+            hint = _cell_hint(cell, got, hidden_size)
+            raise LayoutError(f"{label}{name} has shape {got}, expected {shape}{hint}")
     extra = sorted(set(params) - set(expected))
     if extra:
         raise LayoutError(
@@ -93,3 +94,27 @@ def check_layout(
             f"(hidden_size {hidden_size})"
         )
     return input_size, hidden_size, num_layers
+
+
+def _hidden_size(cell: str, params: Mapping[str, np.ndarray]) -> int:
+    """H as most of layer 0's tensors tell it (weight_hh's width, every tensor's rows / G), so
+    that a misshapen tensor is the one blamed, not a sound one checked against it."""
+    G = GATE_ROWS[cell]
+    width = int(np.shape(params["weight_hh_l0"])[1])
+    rows = [
+        int(np.shape(params[name])[0])
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+        if name in params and np.ndim(params[name]) >= 1
+    ]
+    if width and all(r % width == 0 for r in rows):
+        return width  # consistent blocks of H rows (maybe another cell's count: see _cell_hint)
+    votes = [width, *(r // G for r in rows if r and r % G == 0)]
+    return max(votes, key=votes.count)  # ties: weight_hh's width, the first vote
+
+
+def _cell_hint(cell: str, shape: tuple[int, ...], hidden_size: int) -> str:
+    """' (the rows of a gru: is cell right?)' when the rows fit another cell's gate count."""
+    if not shape or shape[0] % hidden_size or shape[0] // hidden_size == GATE_ROWS[cell]:
+        return ""
+    fits = [c for c, g in GATE_ROWS.items() if g == shape[0] // hidden_size]
+    return f" ({' or '.join(fits)} rows: is cell right?)" if fits else ""

@@ -165,21 +165,45 @@ def test_prefix_chooses_one_of_several_recurrent_modules(client: TestClient) -> 
 
 
 @pytest.mark.parametrize(
-    ("form", "says"),
+    ("form", "says", "field"),
     [
-        ({"cell": "gru"}, "weight_ih_l0"),
-        ({"cell": "transformer"}, "cell"),
-        ({"layout": "onnx"}, "layout"),
-        ({"name": "x" * 101}, "name has 101 characters, the limit is 100"),
-        ({"vocab": "[a, b"}, "vocab must be a JSON list"),
-        ({"vocab": '["a", "a"]'}, "vocab[1] repeats the token 'a'"),
-        ({"vocab": '["a", "b", "c"]'}, "vocab has 3 tokens but input_size is 2"),
+        ({"cell": "gru"}, "weight_ih_l0 has shape (12, 2), expected (9, 2) (lstm", "file"),
+        ({"cell": "transformer"}, "cell", "cell"),
+        ({"layout": "onnx"}, "layout", "layout"),
+        ({"name": "x" * 101}, "name has 101 characters, the limit is 100", "name"),
+        ({"vocab": "[a, b"}, "vocab must be a JSON list", "vocab"),
+        ({"vocab": '["a", "a"]'}, "vocab[1] repeats the token 'a'", "vocab[1]"),
+        ({"vocab": '["a", "b", "c"]'}, "vocab has 3 tokens but input_size is 2", "vocab"),
+        ({"prefix": "enc"}, "missing tensor enc.weight_ih_l0", "prefix"),
+        ({"layout": "keras"}, "looks like a PyTorch state_dict name: use layout torch", "file"),
     ],
 )
-def test_bad_form_fields_are_422_naming_them(client: TestClient, form: dict, says: str) -> None:
+def test_bad_form_fields_are_422_naming_them(
+    client: TestClient, form: dict, says: str, field: str
+) -> None:
     res = upload(client, lstm_weights(seed=12), **form)
     assert res.status_code == 422, res.text
     assert says in res.json()["message"]
+    assert res.json()["details"][0]["field"] == field  # layout refusals had no field
+
+
+def test_weights_over_the_size_limits_name_the_file_and_the_setting(tmp_path: Path) -> None:
+    with TestClient(create_app(Settings(data_dir=tmp_path, max_hidden_size=2))) as c:
+        res = upload(c, lstm_weights(2, 3))
+    assert res.status_code == 422
+    # it named model.hidden_size, a field the upload form does not have
+    assert (
+        res.json()["message"]
+        == "file's weights have hidden_size 3, the limit is 2 (max_hidden_size)"
+    )
+    assert res.json()["details"][0]["field"] == "file"
+
+
+def test_a_boolean_weight_is_refused_as_booleans_not_as_missing(client: TestClient) -> None:
+    weights = {**lstm_weights(seed=14), "weight_ih_l0": np.ones((12, 2), dtype=bool)}
+    res = upload(client, weights)
+    assert res.status_code == 422
+    assert res.json()["message"] == "weight_ih_l0 holds booleans; weights must be real numbers"
 
 
 def test_nan_weights_are_refused_naming_the_tensor(client: TestClient) -> None:

@@ -82,3 +82,82 @@ def test_saved_torch_module_uploads_and_traces_like_torch(
     if dtype == "float32":
         h = np.asarray(top["h"])
         np.testing.assert_array_equal(h, np.round(h, 5))
+
+
+def _embedded_model(torch: Any, width: int) -> Any:
+    class Embedded(torch.nn.Module):  # type: ignore[misc]
+        """nn.Embedding -> nn.LSTM -> nn.Linear: the usual char-level language model."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = torch.nn.Embedding(len(VOCAB), width)
+            self.rnn = torch.nn.LSTM(width, 6)
+            self.head = torch.nn.Linear(6, len(VOCAB))
+
+        def forward(self, ids: Any) -> Any:
+            out, _ = self.rnn(self.emb(ids))
+            return out, self.head(out)
+
+    torch.manual_seed(0)
+    return Embedded().eval()
+
+
+# width 5 = the vocabulary: the tokens once went one-hot straight into W_ih, the embedding unused
+@pytest.mark.parametrize("width", [3, len(VOCAB)])
+def test_an_embedding_model_uploads_and_traces_text_like_torch(
+    client: TestClient, tmp_path: Path, width: int
+) -> None:
+    torch = _torch()
+    from safetensors.torch import save_file
+
+    model = _embedded_model(torch, width)
+    path = tmp_path / "model.safetensors"
+    save_file(model.state_dict(), str(path))
+    res = client.post(
+        "/api/v1/models",
+        data={"cell": "lstm", "name": "embedded", "vocab": json.dumps(VOCAB)},
+        files={"file": ("model.safetensors", path.read_bytes())},
+    )
+    assert res.status_code == 201, res.text
+    answer = res.json()
+    assert answer["input_size"] == len(VOCAB) and answer["readout_size"] == len(VOCAB)
+    assert sorted(answer["used_tensors"]) == sorted(model.state_dict())  # emb, rnn and head
+    assert answer["ignored_tensors"] == []
+
+    body = {"model": {"id": answer["id"]}, "text": TEXT, "dtype": "float64"}
+    traced = client.post("/api/v1/trace", json=body).json()
+    ids = torch.tensor([VOCAB.index(ch) for ch in TEXT]).unsqueeze(1)  # (T, 1)
+    with torch.no_grad():
+        out, logits = model(ids)
+    np.testing.assert_allclose(traced["layers"][0]["h"], out[:, 0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(traced["readout"]["logits"], logits[:, 0].numpy(), atol=1e-5)
+
+
+def test_an_upload_lists_the_tensors_it_left_out_with_the_reason(
+    client: TestClient, tmp_path: Path
+) -> None:
+    torch = _torch()
+    from safetensors.torch import save_file
+
+    class TwoLayerHead(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = torch.nn.GRU(2, 4)
+            self.fc1 = torch.nn.Linear(4, 8)
+            self.fc2 = torch.nn.Linear(8, 3)
+
+    path = tmp_path / "model.safetensors"
+    save_file(TwoLayerHead().state_dict(), str(path))
+    res = client.post(
+        "/api/v1/models",
+        data={"cell": "gru", "name": "head"},
+        files={"file": ("model.safetensors", path.read_bytes())},
+    )
+    assert res.status_code == 201, res.text
+    # fc1 reads h but fc2 reads fc1: taking fc1 as the readout was silently wrong
+    assert res.json()["readout_size"] is None
+    ignored = {t["name"]: t["reason"] for t in res.json()["ignored_tensors"]}
+    assert set(ignored) == {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+    assert "fc2 may read its output (a head of several layers)" in ignored["fc1.weight"]
+    used = [n for n in TwoLayerHead().state_dict() if n.startswith("rnn.")]
+    assert sorted(res.json()["used_tensors"]) == sorted(used)

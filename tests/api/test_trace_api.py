@@ -75,7 +75,7 @@ def test_trace_of_too_wide_model_is_422(client: TestClient) -> None:
     model = {**MODEL, "hidden_size": 5000}
     res = client.post("/api/v1/trace", json={"model": model, "inputs": INPUTS})
     assert res.status_code == 422
-    assert res.json()["message"] == "model.hidden_size is 5000, the limit is 1024"
+    assert res.json()["message"] == "model.hidden_size is 5000, the limit is 1024 (max_hidden_size)"
 
 
 def test_trace_of_unknown_model_id_is_404(client: TestClient) -> None:

@@ -7,7 +7,7 @@ import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
-from safetensors.numpy import save_file
+from safetensors.numpy import load_file, save_file
 
 from tests.conftest import skip_or_fail
 
@@ -90,3 +90,28 @@ def test_upload_through_the_page(page: Page, base_url: str, tmp_path: Path) -> N
     )
     assert res.status_code == 200, res.text
     expect(page.locator("#model-detail")).to_have_attribute("data-id", model_id)
+
+
+def test_an_upload_shows_the_tensors_it_left_out(page: Page, base_url: str, tmp_path: Path) -> None:
+    if not has_upload(base_url):
+        skip_or_fail("the server has no POST /api/v1/models yet")
+    open_models(page)
+    rng = np.random.default_rng(8)
+    path = lstm_file(tmp_path / "with-norm.safetensors", 8)
+    tensors = load_file(str(path)) | {
+        "norm.weight": np.ones(3, dtype=np.float32),  # a norm over h: the head is not guessed
+        "head.weight": rng.normal(size=(4, 3)).astype(np.float32),
+        "head.bias": np.zeros(4, dtype=np.float32),
+    }
+    save_file(tensors, str(path))
+    page.locator("#upload-file").set_input_files(str(path))
+    page.locator("#upload-cell").select_option("lstm")
+    page.locator("#upload-submit").click()
+    expect(page.locator("#upload-result")).to_be_visible(timeout=20_000)
+    expect(page.locator("#uploaded-readout")).to_have_text(
+        "No readout: only the recurrent layers are traced."
+    )
+    items = page.locator("#uploaded-ignored li")
+    expect(items).to_have_count(3)
+    expect(page.locator("#uploaded-ignored summary")).to_contain_text("3 tensors")
+    expect(items.filter(has_text="head.weight")).to_contain_text("norm has 3 numbers")

@@ -158,15 +158,6 @@ def test_from_torch_fills_zero_biases_for_bias_false() -> None:
             "several recurrent modules ('lstm.', 'other.')",
         ),
         (
-            {
-                "h1.weight": np.ones((2, 4)),
-                "h1.bias": np.ones(2),
-                "h2.weight": np.ones((3, 4)),
-                "h2.bias": np.ones(3),
-            },
-            "several possible readout layers (h1.weight, h2.weight)",
-        ),
-        (
             {"head.weight": np.ones((2, 4)), "head.bias": np.ones(3)},
             "head.bias has shape (3,), expected (2,)",
         ),

@@ -63,12 +63,32 @@ async function upload(ev) {
     status(msg("models.upload_ok"));
     $("uploaded-id").textContent = data.id;
     $("uploaded-token").textContent = data.delete_token ?? "";
+    showAccount(data);
     $("upload-result").hidden = false;
     await refresh();
     await showDetail(data.id);
   } catch (err) {
     status(msg("models.upload_failed", { message: err.message }), true);
   }
+}
+
+// What the server made of the file: the readout it took (or not), and each tensor it left
+// out with the reason, so that a silently dropped layer cannot go unnoticed.
+function showAccount(data) {
+  const n = data.readout_size;
+  $("uploaded-readout").textContent = n ? msg("models.readout_taken", { n }) : msg("models.readout_none");
+  const ignored = data.ignored_tensors ?? [];
+  const box = $("uploaded-ignored");
+  box.hidden = ignored.length === 0;
+  box.open = ignored.length > 0 && ignored.length <= 6;
+  box.querySelector("summary").textContent = msg("models.ignored", { n: ignored.length });
+  box.querySelector("ul").replaceChildren(...ignored.map((t) => {
+    const li = document.createElement("li");
+    const code = document.createElement("code");
+    code.textContent = t.name;
+    li.append(code, `: ${t.reason}`);
+    return li;
+  }));
 }
 
 function describe(m) {
