@@ -1,5 +1,7 @@
 """Checks of request sizes against the settings; each breach names the field, value and limit."""
 
+import numpy as np
+
 from app.api.errors import ApiError
 from app.config import Settings
 
@@ -89,3 +91,22 @@ def check_vocab(settings: Settings, field: str, vocab: list[str]) -> None:
                 f"{field}[{k}]",
             )
         seen[token] = k
+
+
+MAX_ABS_WEIGHT = 1e12  # as the engine: larger weights overflow float32 pre-activations
+
+
+def check_weight_values(name: str, arr: np.ndarray) -> None:
+    """Finite weights of sane size, or a 422 naming the tensor and the first bad entry."""
+    if arr.size and float(arr.min()) >= -MAX_ABS_WEIGHT and float(arr.max()) <= MAX_ABS_WEIGHT:
+        return  # NaN fails both comparisons
+    bad = ~np.isfinite(arr) | (np.abs(arr) > MAX_ABS_WEIGHT)
+    if bad.any():
+        where = [int(i) for i in np.argwhere(bad)[0]]
+        raise ApiError(
+            422,
+            "invalid_weights",
+            f"{name}{where} is {float(arr[tuple(where)])}; weights must be finite with "
+            f"magnitude at most {MAX_ABS_WEIGHT:g}",
+            name,
+        )

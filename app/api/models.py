@@ -3,7 +3,6 @@
 from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
-import numpy as np
 import orjson
 from fastapi import APIRouter, File, Form, Header, Path, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
@@ -11,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import settings_of, store_of
 from app.api.errors import ApiError
-from app.api.limits import check_parameters, check_vocab
+from app.api.limits import check_parameters, check_vocab, check_weight_values
 from app.api.resolve import model_from_params
 from app.api.responses import ModelList, ModelSummary, UploadResponse, errors
 from app.api.schemas import CellName
@@ -103,25 +102,6 @@ def _name(settings: Settings, raw: str | None, filename: str) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
         raise ApiError(422, "invalid_name", "name must not hold control characters", "name")
     return name
-
-
-MAX_ABS_WEIGHT = 1e12  # as the engine: larger weights overflow float32 pre-activations
-
-
-def check_weight_values(name: str, arr: np.ndarray) -> None:
-    """Finite weights of sane size, or a 422 naming the tensor and the first bad entry."""
-    if arr.size and float(arr.min()) >= -MAX_ABS_WEIGHT and float(arr.max()) <= MAX_ABS_WEIGHT:
-        return  # NaN fails both comparisons
-    bad = ~np.isfinite(arr) | (np.abs(arr) > MAX_ABS_WEIGHT)
-    if bad.any():
-        where = [int(i) for i in np.argwhere(bad)[0]]
-        raise ApiError(
-            422,
-            "invalid_weights",
-            f"{name}{where} is {float(arr[tuple(where)])}; weights must be finite with "
-            f"magnitude at most {MAX_ABS_WEIGHT:g}",
-            name,
-        )
 
 
 def _store_upload(

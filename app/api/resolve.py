@@ -13,6 +13,7 @@ from app.api.limits import (
     check_parameters,
     check_sequence,
     check_vocab,
+    check_weight_values,
     parameter_count,
 )
 from app.api.schemas import ClampSpec, InlineModelRef, ModelRef, RandomModelRef, StoredModelRef
@@ -100,6 +101,8 @@ def _inline(ref: InlineModelRef, settings: Settings) -> Model:
                 for v in ref.weights.values())  # fmt: skip
     check_parameters(settings, "model.weights", count)
     arrays = {name: _tensor(name, value) for name, value in ref.weights.items()}
+    for name, arr in arrays.items():
+        check_weight_values(f"model.weights.{name}", arr)
     convert = convert_keras if ref.layout == "keras" else convert_torch
     vocab_size = None if ref.vocab is None else len(ref.vocab)
     try:

@@ -366,3 +366,15 @@ def test_long_float32_trace_with_readout_equals_the_engine(
     np.testing.assert_allclose(got["readout"]["probs"], want.probs, atol=5e-6 + 1e-7)
     np.testing.assert_allclose(got["h_n"], want.h_n, atol=5e-6 + 1e-7)
     np.testing.assert_allclose(got["c_n"], want.c_n, atol=5e-6 + 1e-7)
+
+
+def test_a_huge_inline_weight_is_422_naming_it_under_model_weights(client: TestClient) -> None:
+    weights = {f"lstm.{k}": v.tolist() for k, v in init_params("lstm", 2, 3, seed=7).items()}
+    weights["lstm.weight_hh_l0"][4][1] = 1e13
+    body = {"model": {"cell": "lstm", "weights": weights}, "inputs": INPUTS}
+    res = client.post("/api/v1/trace", json=body)
+    assert res.status_code == 422
+    # it said weight_hh_l0, the engine's name, not the request's field
+    message = res.json()["message"]
+    assert message.startswith("model.weights.lstm.weight_hh_l0[4, 1] is 10000000000000.0;")
+    assert res.json()["details"][0]["field"] == "model.weights.lstm.weight_hh_l0"
