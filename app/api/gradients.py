@@ -54,7 +54,10 @@ def _gradients(
     grads = backward(model.cell, model.params, x, loss, h0=h0, c0=c0, readout=model.readout,
                      clamps=interventions, dtype=np.dtype(dtype))  # fmt: skip
     flow = grads.flow
-    param_norms = {k: float(norms(v, tuple(range(v.ndim)))) for k, v in grads.params.items()}
+    tensors = dict(grads.params)
+    if grads.readout is not None:  # the readout is a weight too (its gradient is 0 for h losses)
+        tensors |= {"readout.weight": grads.readout.weight, "readout.bias": grads.readout.bias}
+    param_norms = {k: float(norms(v, tuple(range(v.ndim)))) for k, v in tensors.items()}
     # orjson would write an overflowed number as null in a 200: refuse it by name instead
     for name, arr in (("loss", np.asarray([grads.loss])), ("dh", flow.dh), ("dc", flow.dc),
                       ("dh_norm", flow.dh_norm), ("dc_norm", flow.dc_norm),

@@ -77,7 +77,9 @@ class GradientsResponse(BaseModel):
     tokens: list[str] | None = None
     layers: list[GradientLayer] = Field(description="Gradient flow per layer, bottom first.")
     dx_norm: list[float] = Field(description="|dL/dx_t| per step.")
-    param_norms: dict[str, float] = Field(description="|dL/dW| for every weight tensor.")
+    param_norms: dict[str, float] = Field(
+        description="|dL/dW| for every weight tensor, readout.weight and readout.bias included."
+    )
 
 
 class ModelSummary(BaseModel):

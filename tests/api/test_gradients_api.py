@@ -59,6 +59,12 @@ def test_cross_entropy_on_the_readout_skips_null_targets(client: TestClient) -> 
                         readout=readout)  # fmt: skip
     assert res.json()["loss"] == pytest.approx(expected.loss, abs=1e-12)
     np.testing.assert_allclose(res.json()["dx_norm"], expected.flow.dx_norm, atol=1e-12)
+    # the readout's weights are weights too: they were missing from param_norms
+    assert expected.readout is not None
+    norms = res.json()["param_norms"]
+    assert norms["readout.weight"] == pytest.approx(np.linalg.norm(expected.readout.weight))
+    assert norms["readout.bias"] == pytest.approx(np.linalg.norm(expected.readout.bias))
+    assert norms["readout.bias"] > 0
 
 
 @pytest.mark.parametrize(
