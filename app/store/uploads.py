@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-import safetensors.numpy
+import safetensors
 
 from app.store.errors import FileTooLarge, InvalidFile, StoreError, UnsupportedFile
 
@@ -36,6 +36,7 @@ SUFFIXES = (".safetensors", ".npz", ".json")
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 _SAFETENSORS_DTYPES: dict[str, Any] = {
+    "BF16": np.uint16,  # decoded by _bfloat16: NumPy has no bfloat16
     "F16": np.float16, "F32": np.float32, "F64": np.float64,
     "I8": np.int8, "I16": np.int16, "I32": np.int32, "I64": np.int64,
     "U8": np.uint8, "U16": np.uint16, "U32": np.uint32, "U64": np.uint64, "BOOL": np.bool_,
@@ -135,9 +136,22 @@ def _safetensors(data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
             "bytes of data (truncated or padded)"
         )
     try:
-        return dict(safetensors.numpy.load(data))
+        entries = safetensors.deserialize(data)  # type: ignore[no-untyped-call]
     except Exception as exc:  # the library's own errors are not a public type
         raise InvalidFile(f"the safetensors library cannot read the file: {exc}") from exc
+    tensors = {}
+    for name, entry in entries:
+        raw = np.frombuffer(
+            entry["data"], np.dtype(_SAFETENSORS_DTYPES[entry["dtype"]]).newbyteorder("<")
+        )
+        raw = _bfloat16(raw) if entry["dtype"] == "BF16" else raw
+        tensors[name] = raw.reshape(entry["shape"])
+    return tensors
+
+
+def _bfloat16(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 is the top half of a float32: shifting its 16 bits up gives the same number."""
+    return (bits.astype("<u4") << 16).view("<f4")
 
 
 def _safetensors_entry(name: str, info: Any) -> tuple[int, int, int]:
@@ -145,11 +159,7 @@ def _safetensors_entry(name: str, info: Any) -> tuple[int, int, int]:
         raise InvalidFile(f"tensor {name}: its header entry is not an object")
     dtype = info.get("dtype")
     if dtype not in _SAFETENSORS_DTYPES:
-        hint = (
-            "; save it as float32 (tensor.float())"
-            if dtype in ("BF16", "F8_E4M3", "F8_E5M2")
-            else ""
-        )
+        hint = "; save it as float32 (tensor.float())" if dtype in ("F8_E4M3", "F8_E5M2") else ""
         raise InvalidFile(f"tensor {name} has dtype {dtype!r}, which is not supported{hint}")
     shape: Any = info.get("shape")
     offsets: Any = info.get("data_offsets")

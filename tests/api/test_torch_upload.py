@@ -161,3 +161,27 @@ def test_an_upload_lists_the_tensors_it_left_out_with_the_reason(
     assert "fc2 may read its output (a head of several layers)" in ignored["fc1.weight"]
     used = [n for n in TwoLayerHead().state_dict() if n.startswith("rnn.")]
     assert sorted(res.json()["used_tensors"]) == sorted(used)
+
+
+def test_a_bfloat16_checkpoint_uploads_and_traces_like_its_float32_copy(
+    client: TestClient, tmp_path: Path
+) -> None:
+    torch = _torch()
+    from safetensors.torch import save_file
+
+    model = _model(torch, "lstm", 1).to(torch.bfloat16)
+    path = tmp_path / "model.safetensors"
+    save_file(model.state_dict(), str(path))  # was refused: "BF16 is not supported"
+    res = client.post(
+        "/api/v1/models",
+        data={"cell": "lstm", "name": "bf16", "vocab": json.dumps(VOCAB)},
+        files={"file": ("model.safetensors", path.read_bytes())},
+    )
+    assert res.status_code == 201, res.text
+    body = {"model": {"id": res.json()["id"]}, "text": TEXT, "dtype": "float64"}
+    traced = client.post("/api/v1/trace", json=body).json()
+    x = torch.eye(len(VOCAB))[[VOCAB.index(ch) for ch in TEXT]].unsqueeze(1)
+    with torch.no_grad():
+        out, logits, _ = model.float()(x)  # bfloat16 -> float32 is exact
+    np.testing.assert_allclose(traced["layers"][0]["h"], out[:, 0].numpy(), atol=1e-5)
+    np.testing.assert_allclose(traced["readout"]["logits"], logits[:, 0].numpy(), atol=1e-5)

@@ -74,7 +74,7 @@ def files() -> dict[str, bytes]:
         "offsets_overlap": st_header({"a": w, "b": {**w, "data_offsets": [48, 144]}}, bytes(144)),
         "shape_lies": st_header({"w": {**w, "shape": [10**6, 10**6]}}, bytes(96)),
         "negative_shape": st_header({"w": {**w, "shape": [-12, 2]}}, bytes(96)),
-        "bf16": st_header({"w": {**w, "dtype": "BF16", "data_offsets": [0, 48]}}, bytes(48)),
+        "f8": st_header({"w": {**w, "dtype": "F8_E4M3", "data_offsets": [0, 24]}}, bytes(24)),
         "nan_weights": safetensors_file(nan),
         "wrong_shape": safetensors_file(wrong_shape),
         "missing_tensor": safetensors_file(missing),
@@ -119,7 +119,7 @@ CASES = [
     BadUpload("safetensors_offsets_overlap", "m.safetensors", "offsets_overlap"),
     BadUpload("safetensors_shape_lies", "m.safetensors", "shape_lies", status=(413, 422)),
     BadUpload("safetensors_negative_shape", "m.safetensors", "negative_shape"),
-    BadUpload("safetensors_bf16", "m.safetensors", "bf16", says="bf16"),
+    BadUpload("safetensors_f8", "m.safetensors", "f8", says="f8_e4m3"),
     BadUpload(
         "weights_nan",
         "m.safetensors",
