@@ -17,9 +17,15 @@ def _breach(field: str, what: str, limit: int, setting: str) -> ApiError:
 
 
 def check_model_size(
-    settings: Settings, input_size: int, hidden_size: int, layers: int, file: str | None = None
+    settings: Settings,
+    input_size: int,
+    hidden_size: int,
+    layers: int,
+    file: str | None = None,
+    why_input: str = "",
 ) -> None:
-    """Sizes against the limits; errors name model.<size>, or `file` for uploaded weights."""
+    """Sizes against the limits; errors name model.<size>, or `file` for uploaded weights.
+    `why_input` follows the input size in a message (e.g. that it is the vocabulary's)."""
     for size, value, limit, setting in (
         ("input_size", input_size, settings.max_input_size, "max_input_size"),
         ("hidden_size", hidden_size, settings.max_hidden_size, "max_hidden_size"),
@@ -27,6 +33,7 @@ def check_model_size(
     ):
         if value > limit:
             what = f"{file}'s weights have {size} {value}" if file else f"model.{size} is {value}"
+            what += why_input if size == "input_size" else ""
             raise ApiError(
                 422,
                 "limit_exceeded",

@@ -125,7 +125,9 @@ def _store_upload(
     except EngineError as exc:  # the file's fault, unless the prefix chose nothing there
         raise ApiError(422, "invalid_input", str(exc), exc.field or "file") from exc
     params, readout = converted.params, converted.readout
-    model = model_from_params(fields["cell"], params, readout, vocab, settings, upload=True)
+    model = model_from_params(
+        fields["cell"], params, readout, vocab, settings, upload=True, folded=converted.folded
+    )
     count = sum(a.size for a in params.values())
     if readout is not None:
         count += readout.weight.size + readout.bias.size

@@ -108,20 +108,21 @@ def _inline(ref: InlineModelRef, settings: Settings) -> Model:
     try:
         converted = convert(ref.cell, arrays, ref.prefix, vocab_size)
     except EngineError as exc:
-        field = "model.prefix" if exc.field == "prefix" else "model.weights"
-        raise ApiError(422, "invalid_input", str(exc), field) from exc
-    params, readout = converted.params, converted.readout
-    model = model_from_params(ref.cell, params, readout, ref.vocab, settings)
+        field = {"prefix": "model.prefix", "vocab": "model.vocab"}.get(exc.field or "")
+        raise ApiError(422, "invalid_input", str(exc), field or "model.weights") from exc
+    params, readout, folded = converted.params, converted.readout, converted.folded
+    model = model_from_params(ref.cell, params, readout, ref.vocab, settings, folded=folded)
     for name, given, actual in (
         ("input_size", ref.input_size, model.input_size),
         ("hidden_size", ref.hidden_size, model.hidden_size),
         ("num_layers", ref.num_layers, model.num_layers),
     ):
         if given is not None and given != actual:
+            why = _folded(folded) if name == "input_size" else ""
             raise ApiError(
                 422,
                 "shape_mismatch",
-                f"model.{name} is {given} but the weights give {actual}",
+                f"model.{name} is {given} but the weights give {actual}{why}",
                 f"model.{name}",
             )
     return model
@@ -134,13 +135,21 @@ def model_from_params(
     vocab: list[str] | None,
     settings: Settings,
     upload: bool = False,
+    folded: str | None = None,
 ) -> Model:
     """Sizes from the weights (LayoutError when they do not fit), checked against the limits.
-    Errors name the request's model.* fields, or for an upload its `file` and `vocab`."""
+    Errors name the request's model.* fields, or for an upload its `file` and `vocab`;
+    `folded` names an embedding folded into the first layer (one input per token)."""
     input_size, hidden_size, num_layers = model_sizes(cell, params)
-    check_model_size(settings, input_size, hidden_size, num_layers, "file" if upload else None)
+    file = "file" if upload else None
+    check_model_size(settings, input_size, hidden_size, num_layers, file, _folded(folded))
     _check_vocab_fits(settings, vocab, input_size, "vocab" if upload else "model.vocab")
     return Model(cell, params, input_size, hidden_size, num_layers, readout, vocab)
+
+
+def _folded(embedding: str | None) -> str:
+    """Why the input size is the vocabulary's: the words for a message, or nothing."""
+    return f" (one input per token: {embedding} is folded in)" if embedding else ""
 
 
 def _check_vocab_fits(

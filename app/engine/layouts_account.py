@@ -1,30 +1,40 @@
 """What the tensors around a recurrent module are: the embedding before it, the readout after
 it, and everything left out, each with its reason. Shared by the PyTorch and Keras layouts.
 
-A weight file does not record how its layers connect, so a readout is taken only when nothing
-else can stand between the RNN and it: exactly one layer with a bias reads h (weight (V, H)),
-no other layer reads that layer's V outputs (a head of several layers), no other tensor has H
-numbers (a norm over h), and no other recurrent module is in the file. An embedding is a
-bias-less (V, D) table, D the RNN's input size; when the upload names a vocabulary of V
-tokens it is folded into the first layer: with x the one-hot token, W_ih (E^T x) =
-(W_ih E^T) x, so the stored model takes one-hot tokens like every model with a vocabulary.
+A weight file does not record how its layers connect, so nothing is taken on a guess:
+- The readout is the one layer with a bias that reads h (weight (V, H)), taken only when no
+  other layer may read its V outputs or change them (a head of several layers, a norm of V),
+  no tensor of H numbers may change h before it (a norm over h), and the file holds no other
+  recurrent module.
+- The embedding is a bias-free (V, D) table, D the RNN's input size, folded into the first
+  layer when the upload's vocabulary has V tokens: with x the one-hot token,
+  W_ih (E^T x) = (W_ih E^T) x, so the model takes one-hot tokens like every model with a
+  vocabulary. It is folded only when nothing may sit between it and the RNN (a norm of D, a
+  layer mapping to or from D). When D == H a bias-free table may as well be a readout without
+  its bias, so only a layer named like an embedding (emb, encoder, wte, tok) is taken.
+A vocabulary that neither fits the RNN's inputs nor an embedding is refused with the reason.
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.engine.errors import LayoutError
 from app.engine.records import Readout
+
+_EMBEDDING_NAME = re.compile(r"emb|encoder|wte|tok|lookup", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Outside:
     """A layer outside the recurrent module, told apart by its tensors' shapes.
 
-    kind "linear": a weight read as (out, in) with a bias of `out` numbers; "table": a 2-d
-    weight (rows, width) without a bias (an embedding, or a bias-less linear layer (out, in));
-    "other": anything else (norms, buffers). `tensors` are the layer's names in the file.
+    kind "linear": a weight read as (out, in) with a bias of `out` numbers; "table": a lone
+    2-d weight (rows, width) that may be an embedding (rows = tokens) or a bias-free linear
+    layer (out, in); "bare": a bias-free linear layer (out, in) that is no embedding (Keras
+    names them apart); "other": anything else (norms, buffers). `tensors`: its names.
     """
 
     name: str
@@ -32,6 +42,16 @@ class Outside:
     shape: tuple[int, int] | None
     tensors: tuple[str, ...]
     vector_sizes: tuple[int, ...] = ()  # lengths of the layer's 1-d tensors
+    embedding_named: bool = False  # Keras's embeddings, or a name like emb / encoder / wte
+
+
+def outside(
+    name: str, kind: str, shape: tuple[int, int] | None, tensors: tuple[str, ...],
+    sizes: tuple[int, ...] = (), embedding: bool = False,
+) -> Outside:  # fmt: skip
+    """An Outside whose name may tell an embedding (emb, encoder, wte, tok, lookup)."""
+    named = embedding or bool(_EMBEDDING_NAME.search(name))
+    return Outside(name, kind, shape, tensors, sizes, named)
 
 
 @dataclass
@@ -40,13 +60,14 @@ class Converted:
 
     params: dict[str, np.ndarray]
     readout: Readout | None
-    used: list[str]  # tensor names taken, in the file's order
+    used: list[str]  # tensor names taken, sorted
     ignored: dict[str, str]  # tensor name -> why it was left out
+    folded: str | None = None  # the embedding folded into weight_ih_l0
 
 
 @dataclass
 class Account:
-    """The tensor names used as the embedding and the readout, and what was left out, why."""
+    """The layers used as the embedding and the readout, and what was left out, why."""
 
     embedding: Outside | None = None
     readout: Outside | None = None
@@ -62,43 +83,76 @@ def settle(
 ) -> Account:
     """Pick the embedding and the readout among `layers` by the rules of the module doc.
 
-    other_rnns: tensor name -> the other recurrent module it belongs to.
+    other_rnns: tensor name -> the other recurrent module it belongs to. Raises LayoutError
+    when a vocabulary is given that no embedding or input size can take.
     """
+    D, H = input_size, hidden_size
     out = Account()
     out.ignored.update(
-        {
-            n: f"part of another recurrent module ({m}), not the one traced"
-            for n, m in other_rnns.items()
-        }
+        {n: f"part of another recurrent module ({m})" for n, m in other_rnns.items()}
     )
-    tables = [la for la in layers if la.kind == "table" and la.shape and la.shape[1] == input_size]
+    tables = [
+        la for la in layers
+        if la.kind == "table" and la.shape and la.shape[1] == D and (D != H or la.embedding_named)
+    ]  # fmt: skip
+    feeders = [la for la in layers if la.kind != "other" and la.shape and la.shape[0] == D != H]
+    readers = [la for la in layers if la.kind == "linear" and la.shape and la.shape[1] == H]
     if vocab_size is not None:
-        fits = [la for la in tables if la.shape and la.shape[0] == vocab_size]
-        if len(fits) == 1:
-            out.embedding = fits[0]
-    readers = [
-        la for la in layers if la.kind == "linear" and la.shape and la.shape[1] == hidden_size
-    ]
-    reason = _why_no_readout(layers, readers, tables, hidden_size, other_rnns)
-    if reason is None and readers:
+        out.embedding = _embedding(layers, tables, readers, D, vocab_size)
+    no_readout = _why_no_readout(layers, readers, tables + feeders, H, other_rnns)
+    if no_readout is None and readers:
         out.readout = readers[0]
     for la in layers:
-        if la is out.embedding or la is out.readout:
-            continue
-        why = _why_ignored(la, readers, reason, input_size, hidden_size, vocab_size)
-        out.ignored.update({name: why for name in la.tensors})
+        if la is not out.embedding and la is not out.readout:
+            why = _why_ignored(la, tables, feeders, readers, no_readout, D, H)
+            out.ignored.update({name: why for name in la.tensors})
     return out
+
+
+def _embedding(
+    layers: list[Outside], tables: list[Outside], readers: list[Outside], D: int, V: int
+) -> Outside | None:
+    """The table to fold for a vocabulary of V tokens, None for one-hot input (D == V)."""
+    fits = [la for la in tables if la.shape and la.shape[0] == V]
+    if len(fits) > 1:
+        names = ", ".join(la.name for la in fits)
+        raise LayoutError(f"several possible embeddings ({names}) for the {V} tokens; keep one")
+    if not fits:
+        if D == V:
+            return None
+        tied = [la.name for la in readers if la.shape == (V, D)]
+        hint = (
+            f"; {tied[0]} has that shape: if the embedding is tied to it, save both copies "
+            "({k: v.clone() for k, v in model.state_dict().items()})"
+            if tied
+            else ""
+        )
+        raise LayoutError(
+            f"vocab has {V} tokens but the RNN takes {D} inputs, and no embedding ({V} x {D}, "
+            f"no bias) is in the file{hint}",
+            "vocab",
+        )
+    (table,) = fits
+    for la in layers:
+        if la is table or la in readers:
+            continue
+        if D in la.vector_sizes or (la.shape and D in la.shape):
+            raise LayoutError(
+                f"{table.name} looks like the embedding, but {la.name} may sit between it and "
+                "the RNN; an embedding is folded in only when nothing can",
+            )
+    return table
 
 
 def _why_no_readout(
     layers: list[Outside],
     readers: list[Outside],
-    tables: list[Outside],
-    hidden_size: int,
+    before: list[Outside],
+    H: int,
     other_rnns: Mapping[str, str],
 ) -> str | None:
     """Why no layer that reads h can be taken as the readout (None: one can, or none reads h).
-    `tables` (possible embeddings) feed the RNN, so they cannot read the readout's output."""
+    `before` (possible embeddings, layers mapping to the RNN's inputs) feed the RNN."""
     if not readers:
         return None
     if other_rnns:
@@ -106,43 +160,50 @@ def _why_no_readout(
         return f"the file holds other recurrent modules ({modules}): which one feeds it is unknown"
     if len(readers) > 1:
         return f"several layers read h ({', '.join(r.name for r in readers)}): none is taken"
-    reader = readers[0]
+    (reader,) = readers
     assert reader.shape is not None
+    V = reader.shape[0]
     for la in layers:
-        if la is reader or la in tables or la.shape is None:
+        if la is reader or la in before:
             continue
-        if la.shape[1] == reader.shape[0]:
-            return f"{la.name} may read its output (a head of several layers): none is taken"
-    for la in layers:
-        if la is not reader and la.kind == "other" and hidden_size in la.vector_sizes:
-            return f"{la.name} has {hidden_size} numbers and may change h before it: none is taken"
+        if (la.shape and la.shape[1] == V) or (la.kind == "other" and V in la.vector_sizes):
+            return f"{la.name} may read or change its output (a head of several layers)"
+        if la.kind == "other" and H in la.vector_sizes:
+            return f"{la.name} has {H} numbers and may change h before it"
     return None
 
 
 def _why_ignored(
     la: Outside,
+    tables: list[Outside],
+    feeders: list[Outside],
     readers: list[Outside],
     no_readout: str | None,
-    input_size: int,
-    hidden_size: int,
-    vocab_size: int | None,
+    D: int,
+    H: int,
 ) -> str:
     if la in readers and no_readout is not None:
-        return f"a possible readout, but {no_readout}"
-    if la.kind == "table" and la.shape is not None:
-        rows, width = la.shape
-        if width == input_size and vocab_size is None:
-            return (
-                f"an embedding ({rows} rows of {width})? give the {rows} tokens as vocab to fold "
-                "it in, or send its rows as inputs"
-            )
-        if width == input_size:
-            return f"an embedding of {rows} rows, but vocab has {vocab_size} tokens"
-        if width == hidden_size:
-            return "reads h but has no bias; a readout needs one (save the Linear with bias)"
+        return f"a possible readout, but {no_readout}: none is taken"
+    if la in tables and la.shape is not None:
+        if len(tables) > 1:
+            return f"one of several possible embeddings ({', '.join(t.name for t in tables)})"
+        rows = la.shape[0]
+        return (
+            f"an embedding ({rows} rows of {D})? give its {rows} tokens as vocab to fold it in, "
+            "or send its rows as inputs"
+        )
+    if la in feeders:
+        return f"maps to the RNN's {D} inputs (a layer before it): send its outputs as inputs"
+    if la.kind in ("table", "bare") and la.shape is not None and la.shape[1] == H:
+        return "reads h but has no bias; a readout needs one (save the Linear with its bias)"
     return "not part of the recurrent module, its embedding or its readout"
 
 
-def fold_embedding(params: dict[str, np.ndarray], table: np.ndarray) -> None:
-    """weight_ih_l0 (G*H, D) <- weight_ih_l0 @ table.T for a (V, D) embedding table."""
+def fold_embedding(params: dict[str, np.ndarray], name: str, table: np.ndarray) -> None:
+    """weight_ih_l0 (G*H, D) <- weight_ih_l0 @ table.T for a (V, D) embedding table, whose
+    values are checked first so that a bad one is named, not its product."""
+    bad = np.argwhere(~np.isfinite(table) | (np.abs(table) > 1e12))
+    if bad.size:
+        where = tuple(int(i) for i in bad[0])
+        raise LayoutError(f"{name}{list(where)} is {float(table[where])}; weights must be finite")
     params["weight_ih_l0"] = params["weight_ih_l0"] @ table.T  # (G*H, V)

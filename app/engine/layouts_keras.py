@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from app.engine.errors import LayoutError
-from app.engine.layouts_account import Converted, Outside, fold_embedding, settle
+from app.engine.layouts_account import Converted, Outside, fold_embedding, outside, settle
 from app.engine.layouts_torch import as_float64
 from app.engine.params import model_sizes
 from app.engine.records import Readout
@@ -69,20 +69,29 @@ def _under(name: str, prefix: str) -> str | None:
     return rest[1:] if rest[:1] in ("/", ".") else None
 
 
-def _groups(tensors: Mapping[str, Any], prefix: str) -> dict[str, dict[str, str]]:
-    """group path -> leaf name -> full tensor name."""
-    groups: dict[str, dict[str, str]] = {}
-    for name in tensors:
-        local = _under(name, prefix)
-        if local is None:
-            continue
+def _split(locals_: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """group path -> leaf -> full name, for full name -> name under the prefix. Cell parts
+    (lstm_cell, lstm_cell_1) leave a path unless that would merge two groups: the stacked
+    cells of one RNN layer (rnn/lstm_cell, rnn/lstm_cell_1) are two layers."""
+    split = {}
+    for name, local in locals_.items():
         parts = re.split(r"[/.]", local.removesuffix(":0"))
-        leaf = parts[-1]
-        if leaf not in _LEAVES:
-            continue
-        path = [p for p in parts[:-1] if not _CELL_PART.fullmatch(p)]
-        groups.setdefault("/".join(path), {})[leaf] = name
+        short = "/".join(p for p in parts[:-1] if not _CELL_PART.fullmatch(p))
+        split[name] = ("/".join(parts[:-1]), short, parts[-1])
+    paths: dict[str, set[str]] = {}
+    for path, short, _ in split.values():
+        paths.setdefault(short, set()).add(path)
+    groups: dict[str, dict[str, str]] = {}
+    for name, (path, short, leaf) in split.items():
+        groups.setdefault(short if len(paths[short]) == 1 else path, {})[leaf] = name
     return groups
+
+
+def _groups(tensors: Mapping[str, Any], prefix: str) -> dict[str, dict[str, str]]:
+    """The recurrent layers' groups under `prefix`: group path -> leaf -> full tensor name."""
+    locals_ = {n: _under(n, prefix) for n in tensors}
+    return _split({n: loc for n, loc in locals_.items() if loc is not None
+                   and re.split(r"[/.]", loc.removesuffix(":0"))[-1] in _LEAVES})  # fmt: skip
 
 
 def _numbered(part: str) -> tuple[str, int]:
@@ -228,17 +237,18 @@ def convert_keras(
     }
     rest = [n for n in tensors if n not in taken and n not in others]
     account = settle(_outside(rest, tensors), input_size, hidden_size, vocab_size, others)
-    readout = None
+    readout, folded = None, None
     if account.embedding is not None:
-        (table,) = account.embedding.tensors
-        fold_embedding(params, as_float64(table, tensors[table]))
-        taken.add(table)
+        (folded,) = account.embedding.tensors
+        fold_embedding(params, folded, as_float64(folded, tensors[folded]))
+        taken.add(folded)
     if account.readout is not None:
         k_name, b_name = sorted(account.readout.tensors, key=lambda n: _leaf(n) != "kernel")
         kernel = as_float64(k_name, tensors[k_name])
         readout = Readout(kernel.T.copy(), as_float64(b_name, tensors[b_name]))
         taken.update(account.readout.tensors)
-    return Converted(params, readout, [n for n in tensors if n in taken], account.ignored)
+    ignored = {n: account.ignored[n] for n in sorted(account.ignored)}
+    return Converted(params, readout, sorted(taken), ignored, folded)
 
 
 def from_keras(
@@ -255,30 +265,22 @@ def _leaf(name: str) -> str:
 
 def _outside(names: list[str], tensors: Mapping[str, Any]) -> list[Outside]:
     """The file's other layers by group path: a Dense (kernel (in, out) + bias) is "linear"
-    with shape (out, in); an Embedding's embeddings (V, D), or a bias-free kernel read as
-    (out, in), is a "table"."""
-    groups: dict[str, dict[str, str]] = {}
-    for name in names:
-        parts = re.split(r"[/.]", name.removesuffix(":0"))
-        path = "/".join(p for p in parts[:-1] if not _CELL_PART.fullmatch(p))
-        groups.setdefault(path, {})[parts[-1]] = name
+    with shape (out, in), one without its bias "bare"; an Embedding's embeddings (V, D) is a
+    "table"; anything else "other"."""
     layers = []
-    for path, leaves in groups.items():
+    for path, leaves in _split({n: n for n in names}).items():
         label, members = path or "(top level)", tuple(leaves.values())
-        kernel: tuple[int, ...] = np.shape(tensors[leaves["kernel"]]) if "kernel" in leaves else ()
-        bias = np.shape(tensors[leaves["bias"]]) if "bias" in leaves else None
-        table: tuple[int, ...] = (
-            np.shape(tensors[leaves["embeddings"]]) if "embeddings" in leaves else ()
-        )
-        sizes = tuple(int(np.shape(tensors[n])[0]) for n in members if np.ndim(tensors[n]) == 1)
+        shapes = {leaf: tuple(np.shape(tensors[n])) for leaf, n in leaves.items()}
+        kernel, bias = shapes.get("kernel", ()), shapes.get("bias")
+        sizes = tuple(int(shape[0]) for shape in shapes.values() if len(shape) == 1)
         if len(kernel) == 2 and bias == kernel[1:] and len(leaves) == 2:
-            layers.append(Outside(label, "linear", (kernel[1], kernel[0]), members))
+            layers.append(outside(label, "linear", (kernel[1], kernel[0]), members))
         elif len(kernel) == 2 and len(leaves) == 1:
-            layers.append(Outside(label, "table", (kernel[1], kernel[0]), members))
-        elif len(table) == 2 and len(leaves) == 1:
-            layers.append(Outside(label, "table", (table[0], table[1]), members))
+            layers.append(outside(label, "bare", (kernel[1], kernel[0]), members))
+        elif len(table := shapes.get("embeddings", ())) == 2 and len(leaves) == 1:
+            layers.append(outside(label, "table", (table[0], table[1]), members, embedding=True))
         else:
-            layers.append(Outside(label, "other", None, members, sizes))
+            layers.append(outside(label, "other", None, members, sizes))
     return layers
 
 

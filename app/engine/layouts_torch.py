@@ -7,13 +7,16 @@ from typing import Any
 import numpy as np
 
 from app.engine.errors import LayoutError
-from app.engine.layouts_account import Converted, Outside, fold_embedding, settle
+from app.engine.layouts_account import Converted, Outside, fold_embedding, outside, settle
 from app.engine.params import check_layout, expected_shapes
 from app.engine.records import Readout
 from app.engine.spec import check_cell
 
 _ANCHOR = "weight_ih_l0"
 _PARAM = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co)_l\d+")
+_ANY_PARAM = re.compile(
+    r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co)(_l\d+)?"
+)
 
 
 def as_float64(name: str, value: Any) -> np.ndarray:
@@ -75,7 +78,8 @@ def _cell_style(tensors: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, s
 
 
 def _layers(names: list[str], tensors: Mapping[str, Any]) -> list[Outside]:
-    """The file's other modules ("fc.weight", "fc.bias" -> module "fc") as Outside layers."""
+    """The file's other modules ("fc.weight", "fc.bias" -> module "fc") as Outside layers:
+    weight and bias alone are "linear", a weight alone a "table", anything else "other"."""
     modules: dict[str, list[str]] = {}
     for name in names:
         modules.setdefault(name.rpartition(".")[0], []).append(name)
@@ -86,20 +90,25 @@ def _layers(names: list[str], tensors: Mapping[str, Any]) -> list[Outside]:
         w_shape: tuple[int, ...] = np.shape(tensors[w_name]) if w_name in members else ()
         b_shape = np.shape(tensors[b_name]) if b_name in members else None
         sizes = tuple(int(np.shape(tensors[n])[0]) for n in members if np.ndim(tensors[n]) == 1)
-        if (
-            len(w_shape) == 2
-            and b_shape is not None
-            and len(b_shape) == 1
-            and b_shape != w_shape[:1]
-        ):
-            raise LayoutError(f"{b_name} has shape {b_shape}, expected ({w_shape[0]},)")
-        if len(w_shape) == 2 and b_shape == w_shape[:1]:
-            layers.append(Outside(label, "linear", (w_shape[0], w_shape[1]), tuple(members)))
-        elif len(w_shape) == 2 and b_shape is None:
-            layers.append(Outside(label, "table", (w_shape[0], w_shape[1]), tuple(members)))
+        shape = (w_shape[0], w_shape[1]) if len(w_shape) == 2 else None
+        if shape and b_shape == shape[:1] and len(members) == 2:
+            layers.append(outside(label, "linear", shape, tuple(members)))
+        elif shape and len(members) == 1:
+            layers.append(outside(label, "table", shape, tuple(members)))
         else:
-            layers.append(Outside(label, "other", None, tuple(members), sizes))
+            layers.append(outside(label, "other", None, tuple(members), sizes))
     return layers
+
+
+def _other_rnns(outside_names: list[str], names: list[str], prefix: str) -> dict[str, str]:
+    """Tensors of recurrent modules other than the one at `prefix` (layered or cell-style)."""
+    modules = set(_modules(names)) | {
+        n[: -len("weight_ih")] for n in names if n.endswith("weight_ih")
+    }
+    return {
+        n: repr(p) for n in outside_names for p in sorted(modules)
+        if p != prefix and n.startswith(p) and _ANY_PARAM.fullmatch(n[len(p) :])
+    }  # fmt: skip
 
 
 def convert_torch(
@@ -149,30 +158,24 @@ def convert_torch(
             if name.startswith("bias_"):
                 params[name] = np.zeros(shape)
     input_size, hidden_size, _ = check_layout(cell, params, label=prefix)
-    others = {
-        n: repr(p) for n in outside for p in _modules(names)
-        if p != prefix and n.startswith(p) and _PARAM.fullmatch(n[len(p) :])
-    }  # fmt: skip
+    others = _other_rnns(outside, names, prefix)
     rest = [n for n in outside if n not in others]
     account = settle(_layers(rest, tensors), input_size, hidden_size, vocab_size, others)
-    readout = None
+    readout, folded = None, None
     if account.embedding is not None:
-        (table,) = account.embedding.tensors
-        fold_embedding(params, as_float64(table, tensors[table]))
-        used.append(table)
+        (folded,) = account.embedding.tensors
+        fold_embedding(params, folded, as_float64(folded, tensors[folded]))
+        used.append(folded)
     if account.readout is not None:
-        w_name = next(n for n in account.readout.tensors if n.endswith("weight"))
-        b_name = next(n for n in account.readout.tensors if n.endswith("bias"))
+        w_name, b_name = sorted(account.readout.tensors, reverse=True)  # weight, bias
         readout = Readout(as_float64(w_name, tensors[w_name]), as_float64(b_name, tensors[b_name]))
         used += [w_name, b_name]
-        account.ignored.update(
-            {n: "part of the readout's module" for n in account.readout.tensors if n not in used}
-        )
     return Converted(
         params,
         readout,
-        [original.get(n, n) for n in names if n in used],
-        {original.get(n, n): why for n, why in account.ignored.items()},
+        sorted(original.get(n, n) for n in used),
+        {original.get(n, n): account.ignored[n] for n in sorted(account.ignored)},
+        folded,
     )
 
 

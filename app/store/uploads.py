@@ -75,7 +75,9 @@ def read_tensors(filename: str, data: bytes, limits: FileLimits) -> dict[str, np
 
 def _looks_like_pickle(data: bytes) -> bool:
     if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        return True  # pickle protocol 2-5 opcode
+        # pickle protocol 2-5, unless a safetensors header length such as 640 (80 02 00 ...):
+        # no pickle opcode is a zero byte
+        return data[2:3] != b"\x00"
     if data[:4] == b"PK\x03\x04":  # torch.save's zip format holds <name>/data.pkl
         try:
             names = zipfile.ZipFile(io.BytesIO(data)).namelist()
@@ -146,7 +148,7 @@ def _safetensors(data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
         )
         raw = _bfloat16(raw) if entry["dtype"] == "BF16" else raw
         tensors[name] = raw.reshape(entry["shape"])
-    return tensors
+    return {name: tensors[name] for name in header}  # the file's order, not the library's
 
 
 def _bfloat16(bits: np.ndarray) -> np.ndarray:

@@ -173,7 +173,11 @@ def test_prefix_chooses_one_of_several_recurrent_modules(client: TestClient) -> 
         ({"name": "x" * 101}, "name has 101 characters, the limit is 100", "name"),
         ({"vocab": "[a, b"}, "vocab must be a JSON list", "vocab"),
         ({"vocab": '["a", "a"]'}, "vocab[1] repeats the token 'a'", "vocab[1]"),
-        ({"vocab": '["a", "b", "c"]'}, "vocab has 3 tokens but input_size is 2", "vocab"),
+        (
+            {"vocab": '["a", "b", "c"]'},
+            "vocab has 3 tokens but the RNN takes 2 inputs, and no embedding (3 x 2, no bias)",
+            "vocab",
+        ),
         ({"prefix": "enc"}, "missing tensor enc.weight_ih_l0", "prefix"),
         ({"layout": "keras"}, "looks like a PyTorch state_dict name: use layout torch", "file"),
     ],

@@ -187,3 +187,14 @@ def test_bfloat16_tensors_are_read_as_the_float32_numbers_they_are() -> None:
     got = read_tensors("m.safetensors", blob, LIMITS)["w"]  # was refused: "save it as float32"
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, values)
+
+
+@pytest.mark.parametrize("header_bytes", [640, 896, 1152, 1408])
+def test_a_safetensors_header_whose_length_starts_like_a_pickle_is_read(header_bytes: int) -> None:
+    # 640 is 80 02 00 .. in little endian: the PROTO 2 opcode; these files got a 415
+    entry = {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}
+    raw = json.dumps({"w": entry}).encode()
+    header = raw + b" " * (header_bytes - len(raw))  # the format allows padding with spaces
+    blob = struct.pack("<Q", header_bytes) + header + np.arange(6, dtype="<f4").tobytes()
+    got = read_tensors("m.safetensors", blob, LIMITS)
+    np.testing.assert_array_equal(got["w"], np.arange(6, dtype=np.float32).reshape(2, 3))
