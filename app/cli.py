@@ -15,9 +15,15 @@ RATE_LIMIT_STATE_ENV = "GATESCOPE_RATE_LIMIT_STATE_FILE"
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app.config import get_settings
+    from app.config import get_settings, settings_problems
     from app.observability import log_config, prepare_metrics_dir, remove_metrics_dir
 
+    error, warnings = settings_problems()
+    for warning in warnings:
+        print(f"gatescope: warning: {warning}", file=sys.stderr)
+    if error:
+        print(f"gatescope: {error}", file=sys.stderr)
+        return 2
     settings = get_settings()
     workers = 1 if args.reload else (args.workers or settings.workers)
     metrics_dir = prepare_metrics_dir(workers)  # before the workers start

@@ -1,11 +1,13 @@
 """Settings, read once from the environment (prefix ``GATESCOPE_``)."""
 
+import difflib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -41,6 +43,9 @@ class Settings(BaseSettings):
     max_hidden_size: int = Field(default=1024, ge=1)
     max_layers: int = Field(default=4, ge=1)
     max_compute: int = Field(default=2_000_000_000, ge=1)  # T * H * (D + H) * layers
+    # Numbers one trace may hold, T * H * layers * 9 (the most values a unit has per step):
+    # what its memory and its answer grow with. 16M: (4096 steps, 256 units) fits twice.
+    max_trace_values: int = Field(default=16_000_000, ge=1)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
     # Model store and API (app/store, app/api): weights of one model, the store's quota,
@@ -82,3 +87,28 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problems() -> tuple[str | None, list[str]]:
+    """(a one-line error for a bad GATESCOPE_* value or None, warnings for unknown names), from
+    the process environment.
+
+    pydantic's own report is a traceback naming the field (port), not the variable an operator
+    set (GATESCOPE_PORT); a misspelled name (GATESCOPE_WORKER) would be ignored in silence.
+    """
+    environ = os.environ
+    fields = {f"GATESCOPE_{name.upper()}" for name in Settings.model_fields}
+    warnings = []
+    for name in sorted(n for n in environ if n.upper().startswith("GATESCOPE_")):
+        if name.upper() not in fields:
+            close = difflib.get_close_matches(name.upper(), sorted(fields), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            warnings.append(f"{name} is not a Gatescope setting and is ignored{hint}")
+    try:
+        Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = "GATESCOPE_" + "_".join(str(p) for p in first["loc"][:1]).upper()
+        shown = environ.get(variable, environ.get(variable.lower(), ""))
+        return f"{variable}: {first['msg']} (got {shown!r})", warnings
+    return None, warnings

@@ -44,3 +44,25 @@ def test_help_lists_serve_version_and_train(capsys) -> None:
         assert exc.code == 0
     text = capsys.readouterr().out
     assert all(word in text for word in ("serve", "version", "train"))
+
+
+def test_serve_refuses_a_bad_setting_in_one_line_naming_the_variable(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("GATESCOPE_PORT", "-1")
+    assert main(["serve"]) == 2  # exits before uvicorn starts
+    err = capsys.readouterr().err
+    # it was a pydantic traceback naming the field "port"
+    assert err.strip() == (
+        "gatescope: GATESCOPE_PORT: Input should be greater than or equal to 1 (got '-1')"
+    )
+
+
+def test_a_misspelled_setting_is_warned_about_with_the_likely_name(monkeypatch) -> None:
+    from app.config import settings_problems
+
+    monkeypatch.setenv("GATESCOPE_WORKER", "4")
+    monkeypatch.setenv("GATESCOPE_PORT", "9000")
+    error, warnings = settings_problems()
+    assert error is None
+    said = "GATESCOPE_WORKER is not a Gatescope setting and is ignored; did you mean"
+    assert f"{said} GATESCOPE_WORKERS?" in warnings  # it was ignored in silence
+    assert not any("GATESCOPE_PORT" in w for w in warnings)
