@@ -72,6 +72,6 @@ VOLUME /data
 EXPOSE 8000
 # The probe reads the same port variable the server binds; urllib, so no curl in the image.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('GATESCOPE_PORT', '8000'), timeout=2)"]
+  CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:%s/readyz' % os.environ.get('GATESCOPE_PORT', '8000'), timeout=2)"]
 # Exec form: the server is PID 1 and receives docker stop's SIGTERM itself (graceful shutdown).
 CMD ["gatescope", "serve"]

@@ -31,7 +31,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # nothing that could forge a log line
 request_id_var: ContextVar[str | None] = ContextVar("gatescope_request_id", default=None)
 access_log = logging.getLogger("gatescope.access")
-_PROBES = ("/healthz", "/metrics")  # their successful access lines are logged at debug level
+_PROBES = ("/healthz", "/readyz", "/metrics")  # successful ones are logged at debug level
 
 REQUESTS = Counter(
     "gatescope_http_requests",

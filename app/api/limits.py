@@ -10,6 +10,9 @@ GATE_ROWS = {"lstm": 4, "lstm_peephole": 4, "lstm_coupled": 3, "gru": 3, "rnn_ta
              "rnn_relu": 1}  # fmt: skip
 
 
+VALUES_PER_UNIT = 9  # the most traced values a unit has per step (an LSTM's), app.engine.spec
+
+
 def _breach(field: str, what: str, limit: int, setting: str) -> ApiError:
     return ApiError(
         422, "limit_exceeded", f"{field} {what}, the limit is {limit} ({setting})", field
@@ -62,7 +65,7 @@ def check_sequence(
         raise ApiError(
             413,
             "limit_exceeded",
-            f"{field} has {steps} steps, the limit is {settings.max_steps}",
+            f"{field} has {steps} steps, the limit is {settings.max_steps} (max_steps)",
             field,
         )
     cost = steps * hidden * (input_size + hidden) * layers
@@ -70,7 +73,18 @@ def check_sequence(
         raise ApiError(
             413,
             "limit_exceeded",
-            f"compute T*H*(D+H)*layers is {cost}, the limit is {settings.max_compute}",
+            f"compute T*H*(D+H)*layers is {cost}, the limit is {settings.max_compute} "
+            "(max_compute)",
+            field,
+        )
+    values = steps * hidden * layers * VALUES_PER_UNIT
+    if values > settings.max_trace_values:
+        raise ApiError(
+            413,
+            "limit_exceeded",
+            f"{field} has {steps} steps: a trace of {steps} steps x {hidden} units x {layers} "
+            f"layers x {VALUES_PER_UNIT} values is {values} numbers, the limit is "
+            f"{settings.max_trace_values} (max_trace_values)",
             field,
         )
 

@@ -157,7 +157,7 @@ def _store_upload(
     response_model=UploadResponse,
     responses={
         200: {"model": UploadResponse, "description": "The same model was stored already."},
-        **errors(400, 413, 415, 422, 507),
+        **errors(400, 413, 415, 422, 503, 507),
     },
 )
 async def upload_model(

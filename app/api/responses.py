@@ -28,7 +28,8 @@ _ERRORS = {
     413: "Too large: body, file, sequence or compute budget over a limit from the settings.",
     415: "A file type that is never opened (pickles, HDF5) or not supported.",
     422: "Invalid: wrong types, shapes that do not fit the model, values out of range.",
-    503: "All compute slots are busy; retry after the Retry-After seconds.",
+    503: "All compute slots are busy (retry after the Retry-After seconds), or the model store "
+    "cannot be written.",
     504: "The request took longer than the time limit.",
     507: "The model store is full (quota or disk).",
 }

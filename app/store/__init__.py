@@ -7,6 +7,7 @@ from app.store.errors import (
     ModelNotFound,
     StoreError,
     StoreFull,
+    StoreUnavailable,
     UnsupportedFile,
 )
 from app.store.records import ModelInfo, StoredModel
@@ -24,6 +25,7 @@ __all__ = [
     "ModelStore",
     "StoreError",
     "StoreFull",
+    "StoreUnavailable",
     "StoredModel",
     "UnsupportedFile",
     "read_tensors",

@@ -40,3 +40,9 @@ class StoreFull(StoreError):
     """The quota (models or bytes) is used up, or the disk is full."""
 
     status, code = 507, "store_full"
+
+
+class StoreUnavailable(StoreError):
+    """The store's folder cannot be read or written (permissions, a read-only disk)."""
+
+    status, code = 503, "store_unavailable"

@@ -26,7 +26,7 @@ import safetensors.numpy
 
 from app.engine import Readout
 from app.store import atomic
-from app.store.errors import Forbidden, ModelNotFound, StoreError, StoreFull
+from app.store.errors import Forbidden, ModelNotFound, StoreError, StoreFull, StoreUnavailable
 from app.store.records import (
     UPLOAD_ID,
     ModelInfo,
@@ -214,7 +214,25 @@ class ModelStore:
         fields: Mapping[str, Any],
     ) -> tuple[ModelInfo, str | None]:
         """Store an upload. Returns its info and a new delete token, or None for the token when
-        the same model (same content id) was stored already: the first upload keeps its own."""
+        the same model (same content id) was stored already: the first upload keeps its own.
+        A folder that cannot be written is StoreUnavailable (503), a full disk StoreFull."""
+        try:
+            return self._add(params, readout, fields)
+        except OSError as exc:
+            if exc.errno in (28, 122):  # ENOSPC, EDQUOT
+                raise StoreFull("the disk is full; the upload was not stored", "file") from exc
+            log.error("the model store cannot be written: %s", exc)
+            raise StoreUnavailable(
+                f"the model store cannot be written ({exc.strerror or exc}); the upload was not "
+                "stored (see /readyz)"
+            ) from exc
+
+    def _add(
+        self,
+        params: Mapping[str, np.ndarray],
+        readout: Readout | None,
+        fields: Mapping[str, Any],
+    ) -> tuple[ModelInfo, str | None]:
         cell, vocab = fields["cell"], fields.get("vocab")
         tensors = model_tensors(params, readout)
         model_id = content_id(cell, vocab, tensors)
@@ -231,12 +249,7 @@ class ModelStore:
         }
         blob = safetensors.numpy.save(tensors, metadata={META_KEY: orjson.dumps(data).decode()})
         self._check_quota(len(blob))
-        try:
-            created = atomic.write_new(self._path(model_id), bytes(blob))
-        except OSError as exc:
-            if exc.errno in (28, 122):  # ENOSPC, EDQUOT
-                raise StoreFull("the disk is full; the upload was not stored", "file") from exc
-            raise
+        created = atomic.write_new(self._path(model_id), bytes(blob))
         info = self.info(model_id)
         return info, token if created else None
 

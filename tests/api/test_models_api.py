@@ -317,3 +317,15 @@ def test_bodies_over_the_limits_are_413_before_parsing(tmp_path: Path) -> None:
         res = upload(c, content=huge)
         assert res.status_code == 413 and "max_upload_bytes" in res.json()["message"]
         assert c.get("/healthz").status_code == 200
+
+
+def test_an_unwritable_store_is_a_503_saying_so_not_a_500(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # a folder under a file cannot be made, even by root
+    with TestClient(create_app(Settings(data_dir=blocker / "data"))) as c:
+        res = upload(c, lstm_weights(seed=16))
+        ready = c.get("/readyz")
+    assert res.status_code == 503, res.text
+    assert res.json()["error"] == "store_unavailable"
+    assert res.json()["message"].startswith("the model store cannot be written (")
+    assert ready.status_code == 503

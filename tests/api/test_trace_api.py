@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -378,3 +379,15 @@ def test_a_huge_inline_weight_is_422_naming_it_under_model_weights(client: TestC
     message = res.json()["message"]
     assert message.startswith("model.weights.lstm.weight_hh_l0[4, 1] is 10000000000000.0;")
     assert res.json()["details"][0]["field"] == "model.weights.lstm.weight_hh_l0"
+
+
+def test_a_trace_over_max_trace_values_is_413_before_any_work(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, max_trace_values=10_000)
+    with TestClient(create_app(settings)) as small:
+        model = {"cell": "gru", "input_size": 2, "hidden_size": 32}
+        res = small.post("/api/v1/trace", json={"model": model, "inputs": [[0.0, 0.0]] * 40})
+    assert res.status_code == 413
+    assert res.json()["message"] == (
+        "inputs has 40 steps: a trace of 40 steps x 32 units x 1 layers x 9 values is 11520 "
+        "numbers, the limit is 10000 (max_trace_values)"
+    )
