@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.routing import Match
 
 from app import __version__
@@ -18,6 +19,18 @@ LANGUAGES = ("en", "zh")
 I18N_DIR = STATIC_DIR / "i18n"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+@pass_context
+def _url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
+    """Root-relative links ("/gatescope/static/css/app.css"). Starlette's absolute ones carry
+    the Host header's name and the scheme the app sees, which behind a proxy that rewrites
+    Host (nginx's default) are the backend's, not the reader's."""
+    request: Request = context["request"]
+    return request.url_for(name, **path_params).path
+
+
+templates.env.globals["url_for"] = _url_for
 pages_router = APIRouter(include_in_schema=False)
 
 

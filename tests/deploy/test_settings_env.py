@@ -121,9 +121,11 @@ def test_cors_origins_variable_opens_the_api_to_those_origins_only(launch: Any) 
 def test_root_path_variable_serves_behind_a_prefix_stripping_proxy(launch: Any) -> None:
     served = launch({"GATESCOPE_ROOT_PATH": "/gatescope"})
     # The proxy strips /gatescope: the app sees plain paths and writes prefixed links.
-    page = httpx.get(f"{served.url}/")
+    # nginx's default passes the backend's own address as Host: links must not carry it
+    page = httpx.get(f"{served.url}/", headers={"Host": "backend.internal:8000"})
     assert page.status_code == 200
-    assert "/gatescope/static/css/app.css" in page.text
+    assert 'href="/gatescope/static/css/app.css"' in page.text
+    assert "backend.internal" not in page.text  # absolute links pointed there
     assert httpx.get(f"{served.url}/static/css/app.css").status_code == 200
     assert httpx.get(f"{served.url}/openapi.json").json()["servers"] == [{"url": "/gatescope"}]
 
