@@ -139,7 +139,8 @@ def _embedding(
         if D in la.vector_sizes or (la.shape and D in la.shape):
             raise LayoutError(
                 f"{table.name} looks like the embedding, but {la.name} may sit between it and "
-                "the RNN; an embedding is folded in only when nothing can",
+                f"the RNN; an embedding is folded in only when nothing can (if {la.name} acts "
+                "elsewhere, e.g. on h, upload the file without its tensors)",
             )
     return table
 
