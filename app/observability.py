@@ -94,7 +94,10 @@ class ObservabilityMiddleware:
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _SAFE_ID.fullmatch(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
-        token = request_id_var.set(request_id)
+        # Not reset at the end: the error handler of an unhandled exception and the server's
+        # own report of it run after this middleware, in the request's task (whose context
+        # dies with it), and their log lines should carry the id too.
+        request_id_var.set(request_id)
         path, method = scope["path"], scope["method"]
         root_path = str(scope.get("root_path", ""))
         inside = path.startswith(root_path + "/") if root_path else False
@@ -134,7 +137,6 @@ class ObservabilityMiddleware:
                     "client": client[0] if client else None,
                 },
             )
-            request_id_var.reset(token)
 
 
 # -- logging ----------------------------------------------------------------------------------

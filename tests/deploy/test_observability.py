@@ -138,3 +138,22 @@ def test_metrics_sum_the_counts_of_every_worker(launch: Any) -> None:
     text = httpx.get(f"{served.url}/metrics").text
     assert sample(text, "gatescope_trace_compute_seconds_count", cell="lstm") == n
     assert served.terminate()
+
+
+def test_the_log_of_an_unhandled_error_carries_the_request_id(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path / "data"))
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    from app.observability import RequestIdFilter
+
+    caplog.handler.addFilter(RequestIdFilter())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        res = c.get("/boom", headers={"X-Request-ID": "req-500"})
+    assert res.status_code == 500
+    errors = [r for r in caplog.records if r.name == "gatescope.api" and r.levelname == "ERROR"]
+    assert errors and getattr(errors[0], "request_id", None) == "req-500"  # it was None
