@@ -69,7 +69,7 @@ def test_trace_over_the_step_limit_is_413_naming_the_limit(tmp_path) -> None:
     with TestClient(app) as c:
         res = c.post("/api/v1/trace", json={"model": MODEL, "inputs": INPUTS})
     assert res.status_code == 413
-    assert res.json()["message"] == "inputs has 4 steps, the limit is 3"
+    assert res.json()["message"] == "inputs has 4 steps, the limit is 3 (max_steps)"
 
 
 def test_trace_of_too_wide_model_is_422(client: TestClient) -> None:
@@ -340,7 +340,7 @@ def test_text_over_the_step_limit_is_413(tmp_path) -> None:
         model = {**TEXT_MODEL, "vocab": VOCAB}
         res = c.post("/api/v1/trace", json={"model": model, "text": "a" * 11})
     assert res.status_code == 413
-    assert res.json()["message"] == "text has 11 steps, the limit is 10"
+    assert res.json()["message"] == "text has 11 steps, the limit is 10 (max_steps)"
 
 
 @pytest.mark.parametrize("fields", [None, ["c", "h"]])
