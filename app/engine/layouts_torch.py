@@ -150,7 +150,8 @@ def convert_torch(
             outside.append(name)
     if _ANCHOR not in params:
         raise LayoutError(f"missing tensor {prefix}{_ANCHOR}", "prefix" if prefix else None)
-    if not any(n.startswith("bias_") for n in params) and "weight_hh_l0" in params:
+    matrices = all(np.ndim(params.get(n)) == 2 for n in (_ANCHOR, "weight_hh_l0"))
+    if not any(n.startswith("bias_") for n in params) and matrices:  # else check_layout refuses
         # bias=False: PyTorch adds nothing, which is a zero bias.
         d, h = params[_ANCHOR].shape[-1], params["weight_hh_l0"].shape[-1]
         layers = sum(1 for n in params if n.startswith("weight_ih_l"))
