@@ -150,7 +150,7 @@ def convert_torch(
             outside.append(name)
     if _ANCHOR not in params:
         raise LayoutError(f"missing tensor {prefix}{_ANCHOR}", "prefix" if prefix else None)
-    matrices = all(np.ndim(params.get(n)) == 2 for n in (_ANCHOR, "weight_hh_l0"))
+    matrices = all(n in params and params[n].ndim == 2 for n in (_ANCHOR, "weight_hh_l0"))
     if not any(n.startswith("bias_") for n in params) and matrices:  # else check_layout refuses
         # bias=False: PyTorch adds nothing, which is a zero bias.
         d, h = params[_ANCHOR].shape[-1], params["weight_hh_l0"].shape[-1]
