@@ -147,7 +147,7 @@ def _store_upload(
         "labels": vocab if vocab is not None and readout_size == len(vocab) else None,
     }
     stored, token = store.add(params, readout, info)
-    ignored = [{"name": n, "reason": why} for n, why in converted.ignored.items()]
+    ignored = [{"name": n, "reason": why, "code": why.code} for n, why in converted.ignored.items()]
     return stored, token, {"used_tensors": converted.used, "ignored_tensors": ignored}
 
 

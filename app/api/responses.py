@@ -113,6 +113,10 @@ class ModelList(BaseModel):
 class IgnoredTensor(BaseModel):
     name: str
     reason: str = Field(examples=["not part of the recurrent module, its embedding or its readout"])
+    code: Literal[
+        "other_rnn", "possible_readout", "possible_embedding", "several_embeddings",
+        "before_rnn", "no_bias", "unrelated",
+    ] = Field(description="The kind of reason, for translations.")  # fmt: skip
 
 
 class UploadResponse(ModelSummary):

@@ -54,6 +54,19 @@ def outside(
     return Outside(name, kind, shape, tensors, sizes, named)
 
 
+class Reason(str):
+    """Why a tensor was left out: its English text, and a `code` that pages translate
+    (other_rnn, possible_readout, possible_embedding, several_embeddings, before_rnn,
+    no_bias, unrelated)."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> "Reason":
+        reason = super().__new__(cls, text)
+        reason.code = code
+        return reason
+
+
 @dataclass
 class Converted:
     """Weights in the engine's layout, and an account of the file's tensors by their names."""
@@ -61,7 +74,7 @@ class Converted:
     params: dict[str, np.ndarray]
     readout: Readout | None
     used: list[str]  # tensor names taken, sorted
-    ignored: dict[str, str]  # tensor name -> why it was left out
+    ignored: dict[str, Reason]  # tensor name -> why it was left out
     folded: str | None = None  # the embedding folded into weight_ih_l0
 
 
@@ -71,7 +84,7 @@ class Account:
 
     embedding: Outside | None = None
     readout: Outside | None = None
-    ignored: dict[str, str] = field(default_factory=dict)
+    ignored: dict[str, Reason] = field(default_factory=dict)
 
 
 def settle(
@@ -88,9 +101,8 @@ def settle(
     """
     D, H = input_size, hidden_size
     out = Account()
-    out.ignored.update(
-        {n: f"part of another recurrent module ({m})" for n, m in other_rnns.items()}
-    )
+    for name, module in other_rnns.items():
+        out.ignored[name] = Reason("other_rnn", f"part of another recurrent module ({module})")
     tables = [
         la for la in layers
         if la.kind == "table" and la.shape and la.shape[1] == D and (D != H or la.embedding_named)
@@ -160,7 +172,7 @@ def _why_no_readout(
         modules = ", ".join(sorted(set(other_rnns.values())))
         return f"the file holds other recurrent modules ({modules}): which one feeds it is unknown"
     if len(readers) > 1:
-        return f"several layers read h ({', '.join(r.name for r in readers)}): none is taken"
+        return f"several layers read h ({', '.join(r.name for r in readers)})"
     (reader,) = readers
     assert reader.shape is not None
     V = reader.shape[0]
@@ -182,22 +194,30 @@ def _why_ignored(
     no_readout: str | None,
     D: int,
     H: int,
-) -> str:
+) -> Reason:
     if la in readers and no_readout is not None:
-        return f"a possible readout, but {no_readout}: none is taken"
+        return Reason("possible_readout", f"a possible readout, but {no_readout}: none is taken")
     if la in tables and la.shape is not None:
         if len(tables) > 1:
-            return f"one of several possible embeddings ({', '.join(t.name for t in tables)})"
+            names = ", ".join(t.name for t in tables)
+            return Reason("several_embeddings", f"one of several possible embeddings ({names})")
         rows = la.shape[0]
-        return (
+        return Reason(
+            "possible_embedding",
             f"an embedding ({rows} rows of {D})? give its {rows} tokens as vocab to fold it in, "
-            "or send its rows as inputs"
+            "or send its rows as inputs",
         )
     if la in feeders:
-        return f"maps to the RNN's {D} inputs (a layer before it): send its outputs as inputs"
+        return Reason(
+            "before_rnn",
+            f"maps to the RNN's {D} inputs (a layer before it): send its outputs as inputs",
+        )
     if la.kind in ("table", "bare") and la.shape is not None and la.shape[1] == H:
-        return "reads h but has no bias; a readout needs one (save the Linear with its bias)"
-    return "not part of the recurrent module, its embedding or its readout"
+        return Reason(
+            "no_bias",
+            "reads h but has no bias; a readout needs one (save the Linear with its bias)",
+        )
+    return Reason("unrelated", "not part of the recurrent module, its embedding or its readout")
 
 
 def fold_embedding(params: dict[str, np.ndarray], name: str, table: np.ndarray) -> None:

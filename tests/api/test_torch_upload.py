@@ -159,6 +159,9 @@ def test_an_upload_lists_the_tensors_it_left_out_with_the_reason(
     ignored = {t["name"]: t["reason"] for t in res.json()["ignored_tensors"]}
     assert set(ignored) == {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
     assert "fc2 may read or change its output (a head of several layers)" in ignored["fc1.weight"]
+    codes = {t["name"]: t["code"] for t in res.json()["ignored_tensors"]}
+    assert codes == {"fc1.weight": "possible_readout", "fc1.bias": "possible_readout",
+                     "fc2.weight": "unrelated", "fc2.bias": "unrelated"}  # fmt: skip
     used = [n for n in TwoLayerHead().state_dict() if n.startswith("rnn.")]
     assert sorted(res.json()["used_tensors"]) == sorted(used)
 

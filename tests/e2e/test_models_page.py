@@ -115,3 +115,25 @@ def test_an_upload_shows_the_tensors_it_left_out(page: Page, base_url: str, tmp_
     expect(items).to_have_count(3)
     expect(page.locator("#uploaded-ignored summary")).to_contain_text("3 tensors")
     expect(items.filter(has_text="head.weight")).to_contain_text("norm has 3 numbers")
+
+
+def test_the_reasons_are_in_chinese_on_the_chinese_page(
+    page: Page, base_url: str, tmp_path: Path
+) -> None:
+    if not has_upload(base_url):
+        skip_or_fail("the server has no POST /api/v1/models yet")
+    open_models(page, "?lang=zh")
+    path = lstm_file(tmp_path / "extra.safetensors", 9)
+    save_file(
+        load_file(str(path)) | {"stray.weight": np.ones((2, 2, 2), dtype=np.float32)}, str(path)
+    )
+    page.locator("#upload-file").set_input_files(str(path))
+    page.locator("#upload-cell").select_option("lstm")
+    page.locator("#upload-submit").click()
+    expect(page.locator("#upload-result")).to_be_visible(timeout=20_000)
+    item = page.locator("#uploaded-ignored li")
+    expect(item).to_have_text("stray.weight: 既不属于循环模块，也不是嵌入层或读出层")
+    assert (
+        item.get_attribute("title")
+        == "not part of the recurrent module, its embedding or its readout"
+    )

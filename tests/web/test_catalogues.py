@@ -4,9 +4,11 @@ both languages, and every key the pages use exists in the catalogue that page lo
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from app.api.responses import IgnoredTensor
 from app.web.learn import SECTIONS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +79,8 @@ def learn_used_keys() -> set[str]:
     keys |= {f"learn.series.{s}" for s in ("rnn_memory", "lstm_memory")}
     meta = ("id", "cell", "input_size", "hidden_size", "num_layers", "task", "vocab", "metrics")
     keys |= {f"models.meta.{k}" for k in meta}
+    codes = get_args(IgnoredTensor.model_fields["code"].annotation)  # the upload's reasons
+    keys |= {f"models.reason.{code}" for code in codes}
     return keys
 
 

@@ -86,7 +86,11 @@ function showAccount(data) {
     const li = document.createElement("li");
     const code = document.createElement("code");
     code.textContent = t.name;
-    li.append(code, `: ${t.reason}`);
+    // The server's reason is English and names the layers; other languages show the kind of
+    // reason in their own words, with the English details on hover.
+    const said = lang === "en" ? t.reason : msg(`models.reason.${t.code}`);
+    li.append(code, `: ${said}`);
+    if (lang !== "en") li.title = t.reason;
     return li;
   }));
 }
