@@ -16,7 +16,7 @@ A vocabulary that neither fits the RNN's inputs nor an embedding is refused with
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -228,3 +228,23 @@ def fold_embedding(params: dict[str, np.ndarray], name: str, table: np.ndarray) 
         where = tuple(int(i) for i in bad[0])
         raise LayoutError(f"{name}{list(where)} is {float(table[where])}; weights must be finite")
     params["weight_ih_l0"] = params["weight_ih_l0"] @ table.T  # (G*H, V)
+
+
+def take(
+    account: Account,
+    params: dict[str, np.ndarray],
+    read: Callable[[str], np.ndarray],
+    readout_of: Callable[[tuple[str, ...]], Readout],
+) -> tuple[Readout | None, str | None, list[str]]:
+    """Fold the embedding settle chose into params and build its readout (`read` gives a
+    tensor by name as float64, `readout_of` makes the layout's Readout from the readout's
+    tensor names). Returns (readout, the folded tensor's name, the names taken)."""
+    readout, folded, taken = None, None, []
+    if account.embedding is not None:
+        (folded,) = account.embedding.tensors
+        fold_embedding(params, folded, read(folded))
+        taken.append(folded)
+    if account.readout is not None:
+        readout = readout_of(account.readout.tensors)
+        taken += account.readout.tensors
+    return readout, folded, taken

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from app.engine.errors import LayoutError
-from app.engine.layouts_account import Converted, Outside, fold_embedding, outside, settle
+from app.engine.layouts_account import Converted, Outside, outside, settle, take
 from app.engine.layouts_torch import as_float64
 from app.engine.params import model_sizes
 from app.engine.records import Readout
@@ -237,16 +237,16 @@ def convert_keras(
     }
     rest = [n for n in tensors if n not in taken and n not in others]
     account = settle(_outside(rest, tensors), input_size, hidden_size, vocab_size, others)
-    readout, folded = None, None
-    if account.embedding is not None:
-        (folded,) = account.embedding.tensors
-        fold_embedding(params, folded, as_float64(folded, tensors[folded]))
-        taken.add(folded)
-    if account.readout is not None:
-        k_name, b_name = sorted(account.readout.tensors, key=lambda n: _leaf(n) != "kernel")
-        kernel = as_float64(k_name, tensors[k_name])
-        readout = Readout(kernel.T.copy(), as_float64(b_name, tensors[b_name]))
-        taken.update(account.readout.tensors)
+
+    def read(name: str) -> np.ndarray:
+        return as_float64(name, tensors[name])
+
+    def dense(names: tuple[str, ...]) -> Readout:
+        k_name, b_name = sorted(names, key=lambda n: _leaf(n) != "kernel")  # kernel, bias
+        return Readout(read(k_name).T.copy(), read(b_name))  # kernel is (H, V)
+
+    readout, folded, more = take(account, params, read, dense)
+    taken.update(more)
     ignored = {n: account.ignored[n] for n in sorted(account.ignored)}
     return Converted(params, readout, sorted(taken), ignored, folded)
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from app.engine.errors import LayoutError
-from app.engine.layouts_account import Converted, Outside, fold_embedding, outside, settle
+from app.engine.layouts_account import Converted, Outside, outside, settle, take
 from app.engine.params import check_layout, expected_shapes
 from app.engine.records import Readout
 from app.engine.spec import check_cell
@@ -162,15 +162,16 @@ def convert_torch(
     others = _other_rnns(outside, names, prefix)
     rest = [n for n in outside if n not in others]
     account = settle(_layers(rest, tensors), input_size, hidden_size, vocab_size, others)
-    readout, folded = None, None
-    if account.embedding is not None:
-        (folded,) = account.embedding.tensors
-        fold_embedding(params, folded, as_float64(folded, tensors[folded]))
-        used.append(folded)
-    if account.readout is not None:
-        w_name, b_name = sorted(account.readout.tensors, reverse=True)  # weight, bias
-        readout = Readout(as_float64(w_name, tensors[w_name]), as_float64(b_name, tensors[b_name]))
-        used += [w_name, b_name]
+
+    def read(name: str) -> np.ndarray:
+        return as_float64(name, tensors[name])
+
+    def linear(names: tuple[str, ...]) -> Readout:
+        w_name, b_name = sorted(names, reverse=True)  # weight, bias
+        return Readout(read(w_name), read(b_name))
+
+    readout, folded, taken = take(account, params, read, linear)
+    used += taken
     return Converted(
         params,
         readout,
