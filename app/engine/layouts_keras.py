@@ -7,12 +7,13 @@ names of tf.keras.experimental.PeepholeLSTMCell (or TF1's w_i_diag, w_f_diag, w_
 the coupled LSTM, which Keras lacks, uses kernel (D, 3H) with blocks f, c, o.
 
 Names are grouped by the path before the last component, without cell components
-("lstm/lstm_cell/kernel:0" -> group "lstm"); a prefix matches whole components ("m1" takes
-"m1/..." or "m1.", not "m10/..."). Groups with a recurrent_kernel are the layers. Several
+("lstm/lstm_cell/kernel:0" -> group "lstm") unless dropping them would merge the stacked
+cells of one layer (rnn/lstm_cell, rnn/lstm_cell_1); a prefix matches whole components ("m1"
+takes "m1/..." or "m1.", not "m10/..."). Groups with a recurrent_kernel are the layers. Several
 layers are taken only when their names tell the order: one base with Keras's numeric suffix
 (lstm, lstm_1, lstm_2, ...; "sequential/gru", "sequential/gru_1"; an h5 file's repeated
-"lstm_1/lstm_1" counts as one name). Bidirectional wrappers are refused. One group with only
-kernel (H, V) and bias (V,) is the readout (Dense).
+"lstm_1/lstm_1" counts as one name). Bidirectional wrappers are refused. The other groups
+(a Dense readout, an Embedding) are settled by app.engine.layouts_account.
 """
 
 import re
