@@ -16,7 +16,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.config import get_settings, settings_problems
-    from app.observability import log_config, prepare_metrics_dir, remove_metrics_dir
+    from app.http.observability import log_config, prepare_metrics_dir, remove_metrics_dir
 
     error, warnings = settings_problems()
     for warning in warnings:
@@ -29,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
     metrics_dir = prepare_metrics_dir(workers)  # before the workers start
     shared_dir = None
     if settings.rate_limit_enabled and workers > 1 and settings.rate_limit_state_file is None:
-        # one bucket store for every worker (app/ratelimit.py), found through the environment
+        # one bucket store for every worker (app/http/ratelimit.py), found through the environment
         shared_dir = tempfile.mkdtemp(prefix="gatescope-ratelimit-")
         os.environ[RATE_LIMIT_STATE_ENV] = os.path.join(shared_dir, "buckets.sqlite3")
     try:
@@ -42,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
             reload=args.reload,
             log_config=log_config(settings.log_level, settings.log_format),
             log_level=settings.log_level,
-            access_log=False,  # app.observability writes them, with the request id
+            access_log=False,  # app.http.observability writes them, with the request id
             root_path=settings.root_path,  # the prefix a proxy strips; see README "Deploy"
             timeout_graceful_shutdown=settings.shutdown_timeout_s,
         )

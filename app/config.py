@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     max_name_length: int = Field(default=100, ge=1)
     max_ws_message_bytes: int = Field(default=64 * 1024, ge=256)
 
-    # Hardening (app/security.py, app/ratelimit.py, app/guards.py).
+    # Hardening (app/http/security.py, app/http/ratelimit.py, app/http/guards.py).
     # Seconds a request may take before it is answered 504 (a stuck request frees its slot).
     request_timeout_s: float = Field(default=30.0, gt=0)
     # Trace/gradient requests computed at once per worker; more wait in line.

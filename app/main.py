@@ -10,18 +10,18 @@ from app.api.errors import install_error_handlers
 from app.api.health import health_router
 from app.api.metrics import metrics_router
 from app.config import Settings, get_settings
-from app.head import HeadAsGetMiddleware
-from app.memory import keep_large_blocks
-from app.observability import REQUEST_ID_HEADER, ObservabilityMiddleware
+from app.http.head import HeadAsGetMiddleware
+from app.http.memory import keep_large_blocks
+from app.http.observability import REQUEST_ID_HEADER, ObservabilityMiddleware
+from app.http.security import install_security
 from app.paths import STATIC_DIR
-from app.security import install_security
 from app.web.learn import learn_router
 from app.web.pages import pages_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    keep_large_blocks()  # large answers reuse heap memory instead of fresh pages (app/memory.py)
+    keep_large_blocks()  # large answers reuse freed heap (app/http/memory.py)
     app = FastAPI(
         title="Gatescope",
         version=__version__,

@@ -100,7 +100,7 @@ def _allowed_methods(request: Request) -> str:
         scope = {**request.scope, "method": method}
         if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
             allowed.append(method)
-    if "GET" in allowed and "HEAD" not in allowed:  # app.head answers HEAD wherever GET is
+    if "GET" in allowed and "HEAD" not in allowed:  # app.http.head answers HEAD wherever GET is
         allowed.insert(allowed.index("GET") + 1, "HEAD")
     return ", ".join(allowed)
 

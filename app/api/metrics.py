@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import store_of
-from app.observability import MULTIPROC_ENV
+from app.http.observability import MULTIPROC_ENV
 from app.store import ModelStore
 
 metrics_router = APIRouter(tags=["health"])

@@ -19,7 +19,7 @@ from app.api.responses import TraceResponse, errors
 from app.api.schemas import TraceRequest
 from app.config import Settings
 from app.engine import run_trace
-from app.observability import observe_trace
+from app.http.observability import observe_trace
 from app.store import ModelStore
 
 trace_router = APIRouter(tags=["trace"], route_class=OrjsonRoute)

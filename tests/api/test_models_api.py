@@ -307,7 +307,7 @@ def test_word_vocabulary_splits_text_at_whitespace(client: TestClient) -> None:
 
 
 def test_bodies_over_the_limits_are_413_before_parsing(tmp_path: Path) -> None:
-    """The byte-counting body limit (app/guards.py) guards the API's JSON and upload routes."""
+    """The byte-counting body limit (app/http/guards.py) guards the API's JSON and upload routes."""
     settings = Settings(data_dir=tmp_path, max_body_bytes=4096, max_upload_bytes=4096)
     with TestClient(create_app(settings)) as c:
         big = {"model": {"input_size": 1, "hidden_size": 1}, "inputs": [[0.0]] * 2000}

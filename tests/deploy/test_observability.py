@@ -149,7 +149,7 @@ def test_the_log_of_an_unhandled_error_carries_the_request_id(
     def boom() -> None:
         raise RuntimeError("a bug")
 
-    from app.observability import RequestIdFilter
+    from app.http.observability import RequestIdFilter
 
     caplog.handler.addFilter(RequestIdFilter())
     with TestClient(app, raise_server_exceptions=False) as c:

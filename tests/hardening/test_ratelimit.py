@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.config import Settings
+from app.http.ratelimit import Rate, SharedTokenBuckets, TokenBuckets
 from app.main import create_app
-from app.ratelimit import Rate, SharedTokenBuckets, TokenBuckets
 from tests.conftest import REPO, free_port
 
 TRACE = {"model": {"cell": "lstm", "input_size": 2, "hidden_size": 3}, "inputs": [[0.1, 0.2]]}

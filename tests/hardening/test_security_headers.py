@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.http.security import APP_CSP
 from app.main import create_app
-from app.security import APP_CSP
 
 PATHS = ["/", "/healthz", "/static/css/app.css", "/api/v1/nowhere", "/openapi.json"]
 

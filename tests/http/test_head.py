@@ -1,4 +1,4 @@
-"""HEAD is answered like GET without the body (app/head.py)."""
+"""HEAD is answered like GET without the body (app/http/head.py)."""
 
 import pytest
 from fastapi.testclient import TestClient

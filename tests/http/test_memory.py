@@ -2,7 +2,7 @@ import platform
 
 import pytest
 
-from app.memory import keep_large_blocks
+from app.http.memory import keep_large_blocks
 
 
 def test_keep_large_blocks_is_applied_by_glibc() -> None:

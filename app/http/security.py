@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
-from app.guards import GuardsMiddleware
-from app.ratelimit import RateLimitMiddleware
+from app.http.guards import GuardsMiddleware
+from app.http.ratelimit import RateLimitMiddleware
 
 APP_CSP = "; ".join(
     [
