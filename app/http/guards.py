@@ -14,6 +14,8 @@
   its slot, and its late answer is dropped; the compute budget in the settings bounds how long
   that can take. Anything else (a slow upload, a body still arriving, a request waiting for a
   slot) is cancelled.
+- Shutdown: a request still running when the graceful shutdown timeout ends is answered 503
+  ``shutting_down`` (when its response has not started) instead of uvicorn's bare 500.
 """
 
 import asyncio
@@ -131,27 +133,43 @@ class GuardsMiddleware:
 
         task = asyncio.ensure_future(run())
         timeout = self.settings.request_timeout_s
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if task in done:
-            task.result()
+        try:
+            done, _ = await asyncio.wait({task}, timeout=timeout)
+            if task in done:
+                task.result()
+                return
+            if state["started"]:
+                await task  # the response is streaming: let it finish
+                return
+        except asyncio.CancelledError:
+            # The server's graceful shutdown timed out and cancels what still runs: answer
+            # 503 (a retry reaches a fresh server) and end here, so no traceback and no 500.
+            self._give_up(task, computing=heavy and bool(state["body_done"]))
+            await answer(
+                503,
+                "shutting_down",
+                "the server is shutting down and this request did not finish within "
+                f"shutdown_timeout_s ({self.settings.shutdown_timeout_s} s); retry it",
+                1,
+            )
             return
-        if state["started"]:
-            await task  # the response is streaming: let it finish
-            return
-        task.add_done_callback(_ignore_result)
-        if heavy and state["body_done"]:
-            # Computing in a worker thread, which cannot be stopped: cancelling would free the
-            # slot while the thread runs on, and repeated timeouts would pile up threads.
-            self._overdue.add(task)
-            task.add_done_callback(self._overdue.discard)
-        else:
-            task.cancel()
+        self._give_up(task, computing=heavy and bool(state["body_done"]))
         await answer(
             504,
             "timeout",
             f"the request took longer than the limit of {timeout:g} s "
             "(request_timeout_s); try a shorter sequence or a smaller model",
         )
+
+    def _give_up(self, task: "asyncio.Future[None]", computing: bool) -> None:
+        task.add_done_callback(_ignore_result)
+        if computing:
+            # Computing in a worker thread, which cannot be stopped: cancelling would free the
+            # slot while the thread runs on, and repeated timeouts would pile up threads.
+            self._overdue.add(task)
+            task.add_done_callback(self._overdue.discard)
+        else:
+            task.cancel()
 
     def _throttled(self, receive: Receive) -> Receive:
         """A WebSocket's messages reach the app at most ws_messages_per_s (bursts of

@@ -69,6 +69,8 @@ def route_template(scope: Scope, route_path: str, root_path: str) -> str:
     included through: those are the part of the request path in front of what it matched.
     """
     route = scope.get("route")
+    if route is None and "endpoint" not in scope:
+        return _template_not_reached(scope, route_path) or "unmatched"
     pattern = getattr(route, "path_regex", None)
     if route is not None and pattern is not None:
         starts = [0] + [i for i, ch in enumerate(route_path) if ch == "/" and i > 0]
@@ -79,6 +81,26 @@ def route_template(scope: Scope, route_path: str, root_path: str) -> str:
     if route is None and "endpoint" in scope and mounted.startswith(root_path):
         return f"{mounted[len(root_path) :]}/{{path}}"  # a Mount (static files)
     return "unmatched"
+
+
+def _template_not_reached(scope: Scope, route_path: str) -> str | None:
+    """The route a request was meant for when a guard answered it before routing (a 413, a
+    429, a queue's 503), so those count under their route and not as "unmatched". The
+    templates come from the app's OpenAPI paths, compiled once per app."""
+    app: Any = scope.get("app")
+    state = getattr(app, "state", None)
+    if state is None or not hasattr(app, "openapi"):
+        return None
+    patterns = getattr(state, "route_patterns", None)
+    if patterns is None:
+        patterns = [(_template_regex(p), p) for p in app.openapi().get("paths", {})]
+        state.route_patterns = patterns
+    return next((p for regex, p in patterns if regex.fullmatch(route_path)), None)
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}/]+\})", template)  # "/models/{model_id}": a path parameter
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 class ObservabilityMiddleware:
@@ -153,6 +175,28 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class WorkerDeathFilter(logging.Filter):
+    """uvicorn's supervisor says "Child process [N] died" at info level. A worker dies that
+    way only when something killed it, most often the kernel's OOM killer (SIGKILL) in a
+    container at its memory limit: an operator must see that, so it becomes an error."""
+
+    _DIED = re.compile(r"Child process \[(\d+)\] died")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        found = self._DIED.fullmatch(record.getMessage())
+        if found:
+            record.levelno, record.levelname = logging.ERROR, "ERROR"
+            record.msg = (
+                f"worker process [{found.group(1)}] died: it was killed, most likely with "
+                "SIGKILL by the kernel's out-of-memory killer (see `dmesg` or `docker inspect "
+                "--format '{{.State.OOMKilled}}'`); its requests were lost and a new worker "
+                "takes its place. Lower GATESCOPE_WORKERS or raise the memory limit."
+            )
+            record.args = ()
+            record.__dict__.pop("color_message", None)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and any extras."""
 
@@ -182,7 +226,10 @@ def log_config(level: str, fmt: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": f"{__name__}.RequestIdFilter"}},
+        "filters": {
+            "request_id": {"()": f"{__name__}.RequestIdFilter"},
+            "worker_death": {"()": f"{__name__}.WorkerDeathFilter"},
+        },
         "formatters": {"default": formatter},
         "handlers": {
             "stderr": {
@@ -195,6 +242,7 @@ def log_config(level: str, fmt: str) -> dict[str, Any]:
         "loggers": {
             "gatescope": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "uvicorn.error": {"filters": ["worker_death"]},  # the supervisor logs there
             # Our middleware writes the access lines (with the request id and route).
             "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         },

@@ -178,13 +178,14 @@ def request_kind(scope: Scope) -> str | None:
     return None
 
 
-def too_many_body(kind: str, rate: Rate, retry_after: int) -> bytes:
+def too_many_body(kind: str, rate: Rate, wait: float) -> bytes:
     what = "trace and gradient requests" if kind == "trace" else "model uploads"
     message = (
         f"too many {what} from this client: the limit is {rate.per_s:g} per second "
-        f"(bursts of {rate.burst}); retry in {retry_after} s"
+        f"(bursts of {rate.burst}); retry in {wait:.3g} s"
     )
-    return orjson.dumps({"error": "rate_limited", "message": message, "details": [{"field": kind}]})
+    detail = {"field": kind, "retry_after_s": round(wait, 3)}
+    return orjson.dumps({"error": "rate_limited", "message": message, "details": [detail]})
 
 
 class RateLimitMiddleware:
@@ -214,12 +215,12 @@ class RateLimitMiddleware:
         if wait <= 0.0:
             await self.app(scope, receive, send)
             return
-        retry_after = max(1, math.ceil(wait))
+        retry_after = max(1, math.ceil(wait))  # HTTP counts whole seconds; the body is exact
         if scope["type"] == "websocket":
             # Closing before accept makes the handshake fail (HTTP 403 to the client).
             await send({"type": "websocket.close", "code": 1013, "reason": "rate limited"})
             return
-        body = too_many_body(kind, self.buckets.rates[kind], retry_after)
+        body = too_many_body(kind, self.buckets.rates[kind], wait)
         await send(
             {
                 "type": "http.response.start",
@@ -228,6 +229,8 @@ class RateLimitMiddleware:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"retry-after", str(retry_after).encode()),
+                    # draft-ietf-httpapi-ratelimit-headers: no requests left, back in t seconds
+                    (b"ratelimit", f'"{kind}";r=0;t={retry_after}'.encode()),
                 ],
             }
         )
