@@ -18,6 +18,7 @@ from app.engine.backward_lstm import lstm_backward
 from app.engine.backward_rnn import rnn_backward
 from app.engine.checks import as_float_dtype
 from app.engine.clamps import StepClamps, compile_clamps
+from app.engine.params import forward_only
 from app.engine.records import Clamp, Readout, Trace
 from app.engine.spec import has_cell_state
 from app.engine.trace import run_trace
@@ -140,6 +141,7 @@ def backward(
     is done in `dtype` (float64 for checks, float32 is about twice as fast for training).
     Raises ShapeError / LayoutError / EngineError on bad input, like run_trace.
     """
+    forward_only(params, "backward (gradients)")
     trace = run_trace(cell, params, x, h0=h0, c0=c0, clamps=clamps, readout=readout, dtype=dtype)
     float_dtype = as_float_dtype(dtype)
     L, H = trace.num_layers, trace.hidden_size

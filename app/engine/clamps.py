@@ -8,6 +8,7 @@ from app.engine.errors import EngineError
 from app.engine.records import Clamp
 from app.engine.spec import GATES, SIGMOID_GATES
 
+DIRECTIONS = ("forward", "backward")
 # One clamp at one step: (field, unit indices, value).
 ClampAction = tuple[str, np.ndarray, float]
 # step -> actions in the order given (a later clamp wins on overlap).
@@ -36,12 +37,22 @@ def compile_clamps(
     steps: int,
     hidden_size: int,
     name: str = "clamps",
+    num_directions: int = 1,
+    direction: str = "forward",
 ) -> list[StepClamps | None]:
-    """Validate clamps and group them by layer and step; None for a layer without clamps.
+    """Validate clamps and group those of `direction` by layer and step; None for a layer
+    without clamps. A backward direction runs over the reversed sequence, so its schedule
+    counts steps backward (a clamp at step t acts at loop step T - 1 - t).
     Errors call the list `name` (the caller's name for it)."""
     schedule: list[StepClamps | None] = [None] * num_layers
+    directions = DIRECTIONS[:num_directions]
     for n, clamp in enumerate(clamps):
         where = f"{name}[{n}]"
+        if clamp.direction not in directions:
+            one = " (this model runs forward only)" if num_directions == 1 else ""
+            raise EngineError(
+                f"{where}.direction {clamp.direction!r} is not one of {', '.join(directions)}{one}"
+            )
         if clamp.field not in GATES[cell]:
             allowed = ", ".join(GATES[cell]) or "none (this cell has no gates)"
             raise EngineError(
@@ -61,6 +72,10 @@ def compile_clamps(
             )
         units = _indices(f"{where}.units", clamp.units, hidden_size, "units")
         step_idx = _indices(f"{where}.steps", clamp.steps, steps, "steps")
+        if clamp.direction != direction:
+            continue
+        if direction == "backward":
+            step_idx = steps - 1 - step_idx
         layer = schedule[clamp.layer]
         if layer is None:
             layer = schedule[clamp.layer] = {}

@@ -221,13 +221,16 @@ def _why_ignored(
 
 
 def fold_embedding(params: dict[str, np.ndarray], name: str, table: np.ndarray) -> None:
-    """weight_ih_l0 (G*H, D) <- weight_ih_l0 @ table.T for a (V, D) embedding table, whose
-    values are checked first so that a bad one is named, not its product."""
+    """weight_ih_l0 (G*H, D) <- weight_ih_l0 @ table.T for a (V, D) embedding table (and so
+    weight_ih_l0_reverse of a bidirectional model), whose values are checked first so that a
+    bad one is named, not its product."""
     bad = np.argwhere(~np.isfinite(table) | (np.abs(table) > 1e12))
     if bad.size:
         where = tuple(int(i) for i in bad[0])
         raise LayoutError(f"{name}{list(where)} is {float(table[where])}; weights must be finite")
-    params["weight_ih_l0"] = params["weight_ih_l0"] @ table.T  # (G*H, V)
+    for first in ("weight_ih_l0", "weight_ih_l0_reverse"):
+        if first in params:
+            params[first] = params[first] @ table.T  # (G*H, V)
 
 
 def take(

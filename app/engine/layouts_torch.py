@@ -8,12 +8,14 @@ import numpy as np
 
 from app.engine.errors import LayoutError
 from app.engine.layouts_account import Converted, Outside, outside, settle, take
-from app.engine.params import check_layout, expected_shapes
+from app.engine.params import check_layout, expected_shapes, num_directions
 from app.engine.records import Readout
 from app.engine.spec import check_cell
 
 _ANCHOR = "weight_ih_l0"
-_PARAM = re.compile(r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co)_l\d+")
+_PARAM = re.compile(
+    r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co)_l\d+(_reverse)?"
+)
 _ANY_PARAM = re.compile(
     r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co)(_l\d+)?"
 )
@@ -119,10 +121,10 @@ def convert_torch(
     Names may carry a module prefix ("lstm.weight_ih_l0"); without `prefix` the one module
     holding weight_ih_l0 is found ("." picks the one at the top level). nn.LSTMCell-style
     names (weight_ih, ...) are read as layer 0. Modules built with bias=False get zero biases.
-    Bidirectional modules and LSTMs with proj_size are refused. The other modules are settled
-    by app.engine.layouts_account: a Linear "<name>.weight" (V, H) + "<name>.bias" may become
-    the readout, an embedding (V, D) is folded in when `vocab_size` is V. Returns float64
-    copies.
+    Bidirectional modules keep torch's "_reverse" tensors (their readout reads 2H); LSTMs with
+    proj_size are refused. The other modules are settled by app.engine.layouts_account: a
+    Linear "<name>.weight" (V, H or 2H) + "<name>.bias" may become the readout, an embedding
+    (V, D) is folded in when `vocab_size` is V. Returns float64 copies.
     """
     check_cell(cell)
     tensors, original = _cell_style(tensors)
@@ -133,8 +135,6 @@ def convert_torch(
         prefix = ""
     elif prefix and not prefix.endswith("."):
         prefix += "."
-    if f"{prefix}{_ANCHOR}_reverse" in tensors:
-        raise LayoutError(f"{prefix}{_ANCHOR}_reverse: bidirectional modules are not supported")
     if f"{prefix}weight_hr_l0" in tensors:
         raise LayoutError(f"{prefix}weight_hr_l0: LSTMs with proj_size are not supported")
     params: dict[str, np.ndarray] = {}
@@ -154,14 +154,16 @@ def convert_torch(
     if not any(n.startswith("bias_") for n in params) and matrices:  # else check_layout refuses
         # bias=False: PyTorch adds nothing, which is a zero bias.
         d, h = params[_ANCHOR].shape[-1], params["weight_hh_l0"].shape[-1]
-        layers = sum(1 for n in params if n.startswith("weight_ih_l"))
-        for name, shape in expected_shapes(cell, d, h, layers).items():
+        dirs = num_directions(params)
+        layers = sum(1 for n in params if n.startswith("weight_ih_l") and "_reverse" not in n)
+        for name, shape in expected_shapes(cell, d, h, layers, dirs).items():
             if name.startswith("bias_"):
                 params[name] = np.zeros(shape)
     input_size, hidden_size, _ = check_layout(cell, params, label=prefix)
     others = _other_rnns(outside, names, prefix)
     rest = [n for n in outside if n not in others]
-    account = settle(_layers(rest, tensors), input_size, hidden_size, vocab_size, others)
+    reads = hidden_size * num_directions(params)  # what a readout on top sees
+    account = settle(_layers(rest, tensors), input_size, reads, vocab_size, others)
 
     def read(name: str) -> np.ndarray:
         return as_float64(name, tensors[name])

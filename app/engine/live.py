@@ -7,7 +7,7 @@ import numpy as np
 
 from app.engine.checks import as_float_dtype, check_state
 from app.engine.errors import EngineError, ShapeError
-from app.engine.params import model_sizes
+from app.engine.params import forward_only, model_sizes
 from app.engine.records import Readout, State
 from app.engine.spec import check_cell, has_cell_state
 from app.engine.trace import run_trace
@@ -26,6 +26,7 @@ def initial_state(
     With zeros, `batch` chooses (L, batch, H) over (L, H); given states set it themselves.
     """
     check_cell(cell)
+    forward_only(params, "live stepping")
     float_dtype = as_float_dtype(dtype)
     _, hidden_size, num_layers = model_sizes(cell, params)
     given = h0 if h0 is not None else c0
@@ -62,6 +63,7 @@ def step(
     Returns the new state, each layer's fields at this step ((H,) or (B, H)) and the readout's
     probabilities ((V,) or (B, V)) or None. Equal to the same step of run_trace.
     """
+    forward_only(params, "live stepping")
     x = np.asarray(x_t)
     if x.ndim != np.ndim(state.h) - 1:
         raise ShapeError(

@@ -4,31 +4,71 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from app.engine.errors import LayoutError
+from app.engine.errors import EngineError, LayoutError
 from app.engine.spec import GATE_ROWS, PEEPHOLES, check_cell
+
+REVERSE = "_reverse"  # PyTorch's suffix for the backward direction's tensors
 
 
 def expected_shapes(
-    cell: str, input_size: int, hidden_size: int, num_layers: int
+    cell: str, input_size: int, hidden_size: int, num_layers: int, num_directions: int = 1
 ) -> dict[str, tuple[int, ...]]:
-    """Every tensor name of the cell's layout -> its shape, in PyTorch's parameter order."""
+    """Every tensor name of the cell's layout -> its shape, in PyTorch's parameter order.
+
+    A bidirectional model (num_directions 2) has each layer's tensors twice, the backward
+    direction's with the suffix "_reverse", and layer k > 0 reads both directions' h (2H).
+    """
     check_cell(cell)
+    if num_directions not in (1, 2):
+        raise LayoutError(f"num_directions is {num_directions}, must be 1 or 2")
     rows = GATE_ROWS[cell] * hidden_size
     shapes: dict[str, tuple[int, ...]] = {}
     for k in range(num_layers):
-        d_in = input_size if k == 0 else hidden_size
-        shapes[f"weight_ih_l{k}"] = (rows, d_in)
-        shapes[f"weight_hh_l{k}"] = (rows, hidden_size)
-        shapes[f"bias_ih_l{k}"] = (rows,)
-        shapes[f"bias_hh_l{k}"] = (rows,)
-        if cell == "lstm_peephole":
-            for name in PEEPHOLES:
-                shapes[f"{name}_l{k}"] = (hidden_size,)
+        d_in = input_size if k == 0 else hidden_size * num_directions
+        for sfx in ("", REVERSE)[:num_directions]:
+            shapes[f"weight_ih_l{k}{sfx}"] = (rows, d_in)
+            shapes[f"weight_hh_l{k}{sfx}"] = (rows, hidden_size)
+            shapes[f"bias_ih_l{k}{sfx}"] = (rows,)
+            shapes[f"bias_hh_l{k}{sfx}"] = (rows,)
+            if cell == "lstm_peephole":
+                for name in PEEPHOLES:
+                    shapes[f"{name}_l{k}{sfx}"] = (hidden_size,)
     return shapes
 
 
+def num_directions(params: Mapping[str, np.ndarray]) -> int:
+    """2 for a bidirectional parameter dict (it has weight_ih_l0_reverse), else 1."""
+    return 2 if f"weight_ih_l0{REVERSE}" in params else 1
+
+
+def forward_only(params: Mapping[str, np.ndarray], what: str) -> None:
+    """Refuse a bidirectional model where only one direction makes sense (`what`)."""
+    if num_directions(params) == 2:
+        raise EngineError(
+            f"{what} needs a one-directional model: a bidirectional layer's backward "
+            "direction starts from the end of the sequence, so it cannot run step by step "
+            "or through this BPTT; trace the whole sequence instead"
+        )
+
+
+def direction_params(
+    params: Mapping[str, np.ndarray], layer: int, backward: bool
+) -> Mapping[str, np.ndarray]:
+    """Layer `layer`'s tensors of one direction under the forward names (weight_ih_l{k}...),
+    so the one-directional cell loops run the backward direction unchanged."""
+    if not backward:
+        return params
+    tail = f"_l{layer}{REVERSE}"
+    return {n[: -len(REVERSE)]: v for n, v in params.items() if n.endswith(tail)}
+
+
 def init_params(
-    cell: str, input_size: int, hidden_size: int, num_layers: int = 1, seed: int = 0
+    cell: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    seed: int = 0,
+    num_directions: int = 1,
 ) -> dict[str, np.ndarray]:
     """Random float64 weights drawn as PyTorch does, U(-1/sqrt(H), 1/sqrt(H)), from a seed.
 
@@ -45,7 +85,9 @@ def init_params(
     rng = np.random.default_rng(seed)
     return {
         name: rng.uniform(-bound, bound, size=shape)
-        for name, shape in expected_shapes(cell, input_size, hidden_size, num_layers).items()
+        for name, shape in expected_shapes(
+            cell, input_size, hidden_size, num_layers, num_directions
+        ).items()
     }
 
 
@@ -79,7 +121,8 @@ def check_layout(
     num_layers = 1
     while f"weight_ih_l{num_layers}" in params:
         num_layers += 1
-    expected = expected_shapes(cell, input_size, hidden_size, num_layers)
+    directions = num_directions(params)
+    expected = expected_shapes(cell, input_size, hidden_size, num_layers, directions)
     for name, shape in expected.items():
         if name not in params:
             raise LayoutError(f"missing tensor {label}{name} (expected shape {shape}) for {cell}")
@@ -89,8 +132,9 @@ def check_layout(
             raise LayoutError(f"{label}{name} has shape {got}, expected {shape}{hint}")
     extra = sorted(set(params) - set(expected))
     if extra:
+        both = " bidirectional" if directions == 2 else ""
         raise LayoutError(
-            f"unexpected tensor {label}{extra[0]} for a {num_layers}-layer {cell} "
+            f"unexpected tensor {label}{extra[0]} for a {num_layers}-layer{both} {cell} "
             f"(hidden_size {hidden_size})"
         )
     return input_size, hidden_size, num_layers

@@ -11,7 +11,8 @@ class Clamp:
     """Force one gate of some units at some steps to a value; the rest of the trace follows.
 
     `units` and `steps` take any sequence of ints, so ``range(5, 10)`` means steps 5 to 9.
-    None means every unit / every step. The clamp acts on layer `layer` and on every batch row.
+    None means every unit / every step. The clamp acts on layer `layer` and on every batch row,
+    in one direction of a bidirectional layer (steps count in forward time for both).
     Example: ``Clamp("f", 1.0, units=range(4), steps=range(5, 10))``.
     """
 
@@ -20,6 +21,7 @@ class Clamp:
     units: Sequence[int] | None = None
     steps: Sequence[int] | None = None
     layer: int = 0
+    direction: str = "forward"  # or "backward"
 
 
 @dataclass
@@ -38,8 +40,12 @@ class Trace:
     """Every traced quantity of every layer at every step.
 
     layers[k][field]: (T, H), or (T, B, H) when x had a batch axis.
-    h_n, c_n: (L, H) or (L, B, H); c_n is None for cells without a cell state.
-    logits, probs: (T, V) or (T, B, V) when a readout was given, else None.
+    backward[k][field]: the same for the backward direction of a bidirectional model (run
+    over the reversed sequence, stored in forward time: row t is input step t); else None.
+    h_n, c_n: (L * D, H) or (L * D, B, H), row k * D + d for layer k, direction d (torch's
+    order; D = num_directions); c_n is None for cells without a cell state.
+    logits, probs: (T, V) or (T, B, V) when a readout was given, else None; the readout reads
+    the top layer's h, both directions concatenated [forward, backward].
     """
 
     cell: str
@@ -51,6 +57,11 @@ class Trace:
     c_n: np.ndarray | None
     logits: np.ndarray | None = None
     probs: np.ndarray | None = None
+    backward: list[dict[str, np.ndarray]] | None = None
+
+    @property
+    def num_directions(self) -> int:
+        return 1 if self.backward is None else 2
 
 
 @dataclass

@@ -10,9 +10,9 @@ from app.engine.cells_gru import gru_layer
 from app.engine.cells_lstm import coupled_layer, lstm_layer, peephole_layer
 from app.engine.cells_rnn import rnn_layer
 from app.engine.checks import as_float_dtype, check_input, check_state, check_weights
-from app.engine.clamps import StepClamps, compile_clamps
+from app.engine.clamps import DIRECTIONS, StepClamps, compile_clamps
 from app.engine.errors import EngineError
-from app.engine.params import model_sizes
+from app.engine.params import direction_params, model_sizes, num_directions
 from app.engine.readout import apply_readout, check_readout
 from app.engine.records import Clamp, Readout, Trace
 from app.engine.spec import TRACE_FIELDS, check_cell, has_cell_state
@@ -65,40 +65,56 @@ def run_trace(
 ) -> Trace:
     """Run `cell` with PyTorch-layout `params` over x and keep every quantity of every step.
 
-    x: (T, D) or (T, B, D). h0, c0: (L, H) or (L, B, H), zeros when None (c0 only for the
-    LSTM family). clamps force gates to values (see Clamp); the rest of the trace follows.
+    x: (T, D) or (T, B, D). h0, c0: (L * dirs, H) or (L * dirs, B, H), zeros when None (c0
+    only for the LSTM family); dirs is 2 for bidirectional params (torch's "_reverse"
+    tensors), whose backward direction runs over the reversed sequence. clamps force gates
+    to values (see Clamp); the rest of the trace follows.
     Returned arrays have the batch-ness of x and may be views into one buffer per layer.
     Raises ShapeError / LayoutError / EngineError on bad shapes, values, names or options.
     """
     check_cell(cell)
     float_dtype = as_float_dtype(dtype)
     input_size, hidden_size, num_layers = model_sizes(cell, params)
+    D = num_directions(params)
     check_weights(params)
     keep = check_fields(cell, fields)
     xs, batched = check_input(x, input_size, float_dtype)
     T, B, _ = xs.shape
-    hs = check_state("h0", h0, num_layers, B, hidden_size, batched, float_dtype)
+    hs = check_state("h0", h0, num_layers * D, B, hidden_size, batched, float_dtype)
     cs: np.ndarray | None = None
     if has_cell_state(cell):
-        cs = check_state("c0", c0, num_layers, B, hidden_size, batched, float_dtype)
+        cs = check_state("c0", c0, num_layers * D, B, hidden_size, batched, float_dtype)
     elif c0 is not None:
         raise EngineError(f"c0 was given but {cell} has no cell state; pass only h0", "c0")
-    schedule = compile_clamps(clamps, cell, num_layers, T, hidden_size)
-    top = check_readout(readout, hidden_size, float_dtype) if readout is not None else None
+    schedules = [
+        compile_clamps(clamps, cell, num_layers, T, hidden_size, "clamps", D, direction)
+        for direction in DIRECTIONS[:D]
+    ]
+    top = check_readout(readout, hidden_size * D, float_dtype) if readout is not None else None
 
     layers: list[dict[str, np.ndarray]] = []
-    h_n = np.empty((num_layers, B, hidden_size), dtype=float_dtype)
+    backward: list[dict[str, np.ndarray]] = []
+    h_n = np.empty((num_layers * D, B, hidden_size), dtype=float_dtype)
     c_n = np.empty_like(h_n) if cs is not None else None
     xin = xs
     for k in range(num_layers):
-        res = run_layer(
-            cell, params, k, xin, hs[k], None if cs is None else cs[k], schedule[k], float_dtype
-        )
-        layers.append({f: res.fields[f] if batched else res.fields[f][:, 0, :] for f in keep})
-        h_n[k] = res.h_n
-        if c_n is not None and res.c_n is not None:
-            c_n[k] = res.c_n
-        xin = res.h_seq
+        outs = []
+        for d in range(D):
+            j = k * D + d  # torch's row of h0 / h_n for layer k, direction d
+            res = run_layer(
+                cell, direction_params(params, k, d == 1), k, xin if d == 0 else xin[::-1],
+                hs[j], None if cs is None else cs[j], schedules[d][k], float_dtype,
+            )  # fmt: skip
+            h_n[j] = res.h_n
+            if c_n is not None and res.c_n is not None:
+                c_n[j] = res.c_n
+            if d == 0:
+                layers.append(_kept(res.fields, keep, batched, flip=False))
+                outs.append(res.h_seq)
+            else:  # computed over the reversed sequence: flipped back into forward time
+                backward.append(_kept(res.fields, keep, batched, flip=True))
+                outs.append(res.h_seq[::-1])
+        xin = outs[0] if D == 1 else np.concatenate(outs, axis=-1)  # (T, B, D*H)
 
     logits = probs = None
     if top is not None:
@@ -113,4 +129,16 @@ def run_trace(
         c_n=None if c_n is None else (c_n if batched else c_n[:, 0, :]),
         logits=logits,
         probs=probs,
+        backward=backward if D == 2 else None,
     )
+
+
+def _kept(
+    fields: Mapping[str, np.ndarray], keep: Sequence[str], batched: bool, flip: bool
+) -> dict[str, np.ndarray]:
+    """The kept fields, (T, B, H) or (T, H); flipped ones copied so they stay contiguous."""
+    out = {}
+    for f in keep:
+        v = fields[f] if batched else fields[f][:, 0, :]
+        out[f] = np.ascontiguousarray(v[::-1]) if flip else v
+    return out

@@ -149,8 +149,8 @@ def test_from_torch_fills_zero_biases_for_bias_false() -> None:
             "lstm.weight_ih_l0 has shape (12, 3), expected (16, 3)",
         ),
         (
-            {"lstm.weight_ih_l0_reverse": np.zeros((16, 3))},
-            "bidirectional modules are not supported",
+            {"lstm.weight_ih_l0_reverse": np.zeros((16, 3))},  # half a bidirectional module
+            "missing tensor lstm.weight_hh_l0_reverse",
         ),
         ({"lstm.weight_hr_l0": np.zeros((2, 4))}, "LSTMs with proj_size are not supported"),
         (
