@@ -130,11 +130,22 @@ def check_finite(name: str, arr: np.ndarray) -> None:
         )
 
 
+def _directions(trace: Trace) -> list[tuple[str, list[dict[str, np.ndarray]]]]:
+    """(name part, per-layer fields) for each direction: ("", forward), (".backward", ...)."""
+    both = [("", trace.layers)]
+    if trace.backward is not None:
+        both.append((".backward", trace.backward))
+    for part, layers in both:
+        for k, layer in enumerate(layers):
+            for field, value in layer.items():
+                check_finite(f"layers[{k}]{part}.{field}", value)
+    return both
+
+
 def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> list[bytes]:
-    """The trace response as JSON parts (see JsonPartsResponse). Keys are plain identifiers."""
-    for k, layer in enumerate(trace.layers):
-        for field, value in layer.items():
-            check_finite(f"layers[{k}].{field}", value)
+    """The trace response as JSON parts (see JsonPartsResponse). Keys are plain identifiers.
+    A bidirectional trace's layers[k] also holds "backward": the same fields."""
+    _directions(trace)
     body: dict[str, Any] = {
         "cell": trace.cell,
         "input_size": trace.input_size,
@@ -143,9 +154,13 @@ def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> list[bytes
         "dtype": dtype,
         "steps": int(next(iter(trace.layers[0].values())).shape[0]),
     }
+    if trace.backward is not None:
+        body["num_directions"] = 2
     if tokens is not None:
         body["tokens"] = tokens
     body["layers"] = [{k: raw_array(v, dtype) for k, v in layer.items()} for layer in trace.layers]
+    for layer, back in zip(body["layers"], trace.backward or [], strict=False):
+        layer["backward"] = {k: raw_array(v, dtype) for k, v in back.items()}
     body["h_n"] = raw_array(trace.h_n, dtype)
     body["c_n"] = None if trace.c_n is None else raw_array(trace.c_n, dtype)
     if trace.probs is not None and trace.logits is not None:
@@ -160,16 +175,16 @@ def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> list[bytes
 def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> bytes:
     """The trace as one safetensors file, at the computed precision (no display rounding).
 
-    Tensors: layers.{k}.{field} (steps, hidden), h_n and c_n (layers, hidden), and with a
-    readout readout.logits and readout.probs (steps, classes). The metadata holds cell,
-    dtype and the sizes as decimal text, and tokens as a JSON list, as safetensors wants
-    text values only.
+    Tensors: layers.{k}.{field} (steps, hidden) (and layers.{k}.backward.{field} for a
+    bidirectional model), h_n and c_n (layers * directions, hidden), and with a readout
+    readout.logits and readout.probs (steps, classes). The metadata holds cell, dtype and the
+    sizes as decimal text, and tokens as a JSON list, as safetensors wants text values only.
     """
     tensors: dict[str, np.ndarray] = {}
-    for k, layer in enumerate(trace.layers):
-        for field, value in layer.items():
-            check_finite(f"layers[{k}].{field}", value)
-            tensors[f"layers.{k}.{field}"] = np.ascontiguousarray(value)
+    for part, layers in _directions(trace):
+        for k, layer in enumerate(layers):
+            for field, value in layer.items():
+                tensors[f"layers.{k}{part}.{field}"] = np.ascontiguousarray(value)
     tensors["h_n"] = np.ascontiguousarray(trace.h_n)
     if trace.c_n is not None:
         tensors["c_n"] = np.ascontiguousarray(trace.c_n)
@@ -185,6 +200,8 @@ def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> byt
         "num_layers": str(trace.num_layers),
         "steps": str(next(iter(trace.layers[0].values())).shape[0]),
     }
+    if trace.backward is not None:
+        meta["num_directions"] = "2"
     if tokens is not None:
         meta["tokens"] = orjson.dumps(tokens).decode()
     return safetensors.numpy.save(tensors, metadata=meta)

@@ -142,6 +142,7 @@ def _store_upload(
         "input_size": model.input_size,
         "hidden_size": model.hidden_size,
         "num_layers": model.num_layers,
+        "num_directions": model.num_directions,
         "parameters": count,
         "readout_size": readout_size,
         "labels": vocab if vocab is not None and readout_size == len(vocab) else None,

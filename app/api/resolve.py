@@ -29,6 +29,7 @@ from app.engine import (
 )
 from app.engine.checks import MAX_ABS_VALUE
 from app.engine.clamps import compile_clamps
+from app.engine.params import num_directions
 from app.store import ModelInfo, ModelStore
 
 _CACHED_PARAMS = 4 * 1024 * 1024  # random models up to this many numbers are kept for reuse
@@ -47,12 +48,21 @@ class Model:
     vocab: list[str] | None = None
     info: ModelInfo | None = None
 
+    @property
+    def num_directions(self) -> int:
+        return num_directions(self.params)
+
+    @property
+    def stacks(self) -> int:
+        """Layer-directions the engine runs: what the compute budget counts."""
+        return self.num_layers * self.num_directions
+
 
 @lru_cache(maxsize=16)
 def _random_params(
-    cell: str, input_size: int, hidden_size: int, layers: int, seed: int
+    cell: str, input_size: int, hidden_size: int, layers: int, seed: int, directions: int = 1
 ) -> Mapping[str, np.ndarray]:
-    params = init_params(cell, input_size, hidden_size, layers, seed)
+    params = init_params(cell, input_size, hidden_size, layers, seed, directions)
     for arr in params.values():
         arr.flags.writeable = False  # shared between requests
     return params
@@ -65,8 +75,8 @@ def precheck(
     the compute budget is refused as that (413), not for what its weights would take."""
     if not isinstance(ref, RandomModelRef):
         return
-    sizes = (ref.input_size, ref.hidden_size, ref.num_layers)
-    check_model_size(settings, *sizes)
+    sizes = (ref.input_size, ref.hidden_size, ref.num_layers * (1 + ref.bidirectional))
+    check_model_size(settings, ref.input_size, ref.hidden_size, ref.num_layers)
     if inputs is not None:
         check_sequence(settings, len(inputs), *sizes)
     elif text is not None and ref.vocab:
@@ -87,10 +97,11 @@ def resolve_model(ref: ModelRef, settings: Settings, store: ModelStore) -> Model
 
 def _random(ref: RandomModelRef, settings: Settings) -> Model:
     check_model_size(settings, ref.input_size, ref.hidden_size, ref.num_layers)
+    directions = 2 if ref.bidirectional else 1
     count = parameter_count(ref.cell, ref.input_size, ref.hidden_size, ref.num_layers)
-    check_parameters(settings, "model", count)
+    check_parameters(settings, "model", count * directions)  # layers > 0 read 2H: close enough
     _check_vocab_fits(settings, ref.vocab, ref.input_size, "model.vocab")
-    key = (ref.cell, ref.input_size, ref.hidden_size, ref.num_layers, ref.seed)
+    key = (ref.cell, ref.input_size, ref.hidden_size, ref.num_layers, ref.seed, directions)
     params = _random_params(*key) if count <= _CACHED_PARAMS else init_params(*key)
     return Model(ref.cell, params, ref.input_size, ref.hidden_size, ref.num_layers,
                  vocab=ref.vocab)  # fmt: skip
@@ -245,7 +256,7 @@ def sequence(
             raise ApiError(
                 422, "no_vocabulary", "this model has no vocabulary; send inputs instead", "text"
             )
-        sizes = (model.input_size, model.hidden_size, model.num_layers)
+        sizes = (model.input_size, model.hidden_size, model.stacks)
         check_sequence(settings, min_steps(text, model.vocab), *sizes, field="text")
         ids = tokenize(text, model.vocab)
         if not ids:
@@ -255,7 +266,7 @@ def sequence(
         x[np.arange(len(ids)), ids] = 1.0
         return x, [model.vocab[k] for k in ids]
     assert inputs is not None
-    check_sequence(settings, len(inputs), model.input_size, model.hidden_size, model.num_layers)
+    check_sequence(settings, len(inputs), model.input_size, model.hidden_size, model.stacks)
     return matrix(inputs, "inputs", model.input_size), None
 
 
@@ -290,15 +301,16 @@ def within_range(arr: np.ndarray, field: str) -> np.ndarray:
 def states(
     model: Model, h0: list[list[float]] | None, c0: list[list[float]] | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """h0 / c0 as (layers, hidden_size) arrays; the row count is checked by the engine."""
+    """h0 / c0 as (layers * directions, hidden_size) arrays (torch's row order)."""
     h = None if h0 is None else matrix(h0, "h0", model.hidden_size)
     c = None if c0 is None else matrix(c0, "c0", model.hidden_size)
+    per = "per layer" if model.num_directions == 1 else "per layer and direction"
     for name, arr in (("h0", h), ("c0", c)):
-        if arr is not None and arr.shape[0] != model.num_layers:
+        if arr is not None and arr.shape[0] != model.stacks:
             raise ApiError(
                 422,
                 "shape_mismatch",
-                f"{name} has {arr.shape[0]} rows, expected one per layer ({model.num_layers})",
+                f"{name} has {arr.shape[0]} rows, expected one {per} ({model.stacks})",
                 name,
             )
     return h, c
@@ -319,9 +331,10 @@ def clamps(specs: list[ClampSpec] | None, model: Model, steps: int) -> list[Clam
                     f"{name} there are",
                     f"clamp[{n}].{name}",
                 )
-    result = [Clamp(s.field, s.value, s.units, s.steps, s.layer) for s in specs or []]
+    result = [Clamp(s.field, s.value, s.units, s.steps, s.layer, s.direction) for s in specs or []]
     try:
-        compile_clamps(result, model.cell, model.num_layers, steps, model.hidden_size, "clamp")
+        compile_clamps(result, model.cell, model.num_layers, steps, model.hidden_size, "clamp",
+                       model.num_directions)  # fmt: skip
     except EngineError as exc:
         raise ApiError(422, "invalid_input", str(exc), "clamp") from exc
     return result

@@ -53,10 +53,14 @@ class TraceResponse(BaseModel):
     dtype: Literal["float32", "float64"]
     steps: int
     tokens: list[str] | None = Field(default=None, description="The text's tokens, one a step.")
+    num_directions: int = Field(default=1, description="2 for a bidirectional model.")
     layers: list[dict[str, Rows]] = Field(
-        description="Per layer, field (i, f, g, o, c, h, ...) -> [step][unit]."
+        description="Per layer, field (i, f, g, o, c, h, ...) -> [step][unit]. In a "
+        "bidirectional model each layer also holds `backward`: the same fields for the "
+        "backward direction, indexed in forward time (step t is input t), see "
+        "docs/bidirectional.md."
     )
-    h_n: Rows = Field(description="Final hidden state, [layer][unit].")
+    h_n: Rows = Field(description="Final hidden state, [layer * num_directions + direction][unit].")
     c_n: Rows | None = Field(default=None, description="Final cell state (LSTMs).")
     readout: Readout | None = None
 
@@ -100,6 +104,7 @@ class ModelSummary(BaseModel):
     metrics: dict[str, Any] | None = None
     example: Any = None
     layout: str
+    num_directions: int = 1
     created: str | None = None
     bytes: int
 

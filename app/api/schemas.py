@@ -63,6 +63,7 @@ class RandomModelRef(_Strict):
     input_size: Count
     hidden_size: Count
     num_layers: Count = 1
+    bidirectional: bool = Field(default=False, description="Two directions per layer.")
     seed: Annotated[WholeNumber, Field(ge=0, le=2**32 - 1)] = 0
     vocab: Vocab | None = Field(
         default=None, description="Optional tokens for text input (len(vocab) == input_size)."
@@ -114,6 +115,9 @@ class ClampSpec(_Strict):
     units: list[Index] | None = Field(default=None, description="Units; all when omitted.")
     steps: list[Index] | None = Field(default=None, description="Steps; all when omitted.")
     layer: Index = 0
+    direction: Literal["forward", "backward"] = Field(
+        default="forward", description="Which direction of a bidirectional layer."
+    )
 
 
 FieldNames = Annotated[

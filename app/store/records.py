@@ -38,6 +38,7 @@ class ModelInfo:
     metrics: dict[str, Any] | None = None
     example: Any = None
     layout: str = "torch"
+    num_directions: int = 1  # 2 for a bidirectional model
     created: str | None = None
     bytes: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
