@@ -17,6 +17,7 @@ export function syncControls({ state, player }) {
   $("hidden-size").value = String(state.hidden);
   $("seed").value = String(state.seed);
   $("num-layers").value = String(state.layers);
+  $("bidirectional").checked = state.bi === 1;
   $("gen-kind").value = state.gen === "csv" ? "sine" : state.gen;
   $("num-steps").value = String(state.steps);
   $("noise").value = String(state.noise);
@@ -61,6 +62,15 @@ export function wireControls(ctx) {
   onNumber(ctx, "num-layers", "layers");
   $("layer-select").addEventListener("change", () => {
     state.layer = Number($("layer-select").value);
+    if (app.trace) showTrace(app.trace, app.original);
+  });
+  $("bidirectional").addEventListener("change", () => {
+    state.bi = $("bidirectional").checked ? 1 : 0;
+    markInput();
+    run();
+  });
+  $("direction-select").addEventListener("change", () => {
+    state.dir = $("direction-select").value;
     if (app.trace) showTrace(app.trace, app.original);
   });
   onNumber(ctx, "num-steps", "steps");

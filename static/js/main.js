@@ -27,6 +27,16 @@ const status = (msg = "", isError = false) => {
 };
 const errorText = (err) => (err instanceof InputError ? tr(err.key, err.vars) : err.message);
 const isLstm = (cell) => String(cell).startsWith("lstm");
+const bidirectional = (trace) => (trace?.num_directions ?? 1) === 2;
+// The fields of layer k in the direction shown, without the nested "backward" object.
+function layerFields(trace, k, dir = state.dir) {
+  const layer = trace.layers[k];
+  const chosen = dir === "backward" && layer.backward ? layer.backward : layer;
+  const { backward: _, ...fields } = chosen;
+  return fields;
+}
+// The step read just before t: t - 1 going forward, t + 1 for the backward direction.
+const before = (t) => (app.backward ? t + 1 : t - 1);
 
 // ---- drawing one position -------------------------------------------------------------
 function stepView(t) {
@@ -35,19 +45,30 @@ function stepView(t) {
   for (const [k, m] of Object.entries(layer)) at[k] = m[t];
   const H = trace.hidden_size;
   const zeros = new Array(H).fill(0);
-  const prev = { c: t > 0 ? layer.c?.[t - 1] ?? zeros : zeros, h: t > 0 ? layer.h[t - 1] : zeros };
+  const b = before(t);
+  const has = b >= 0 && b < trace.steps; // else the initial state (zeros)
+  const prev = { c: has ? layer.c?.[b] ?? zeros : zeros, h: has ? layer.h[b] : zeros };
   let orig = null;
   if (app.original) {
-    const ol = app.original.layers[state.layer];
+    const ol = layerFields(app.original, state.layer);
     const oat = {};
     for (const [k, m] of Object.entries(ol)) oat[k] = m[t];
-    orig = { at: oat, prev: { c: t > 0 ? ol.c?.[t - 1] ?? zeros : zeros, h: t > 0 ? ol.h[t - 1] : zeros } };
+    orig = { at: oat, prev: { c: has ? ol.c?.[b] ?? zeros : zeros, h: has ? ol.h[b] : zeros } };
   }
   const token = (k) => (k < 0 || k >= trace.steps ? null : tokenLabel(k));
-  const x = state.layer === 0 ? inputAt(t) : app.trace.layers[state.layer - 1].h[t];
+  const x = state.layer === 0 ? inputAt(t) : layerInput(t);
   const c = app.clamp;
-  const clamped = c && c.layer === state.layer && (!c.steps || c.steps.includes(t)) ? c : null;
-  return { t, T: trace.steps, unit: state.unit, at, prev, x, orig, clamped, tokens: { prev: token(t - 1), cur: token(t), next: token(t + 1) } };
+  const dir = c?.direction ?? "forward";
+  const clamped = c && c.layer === state.layer && dir === state.dir && (!c.steps || c.steps.includes(t)) ? c : null;
+  const after = app.backward ? t - 1 : t + 1;
+  return { t, T: trace.steps, step: app.backward ? -1 : 1, unit: state.unit, at, prev, x, orig, clamped, tokens: { prev: token(b), cur: token(t), next: token(after) } };
+}
+
+// What layer k > 0 reads at step t: the h of the layer below, both directions side by side.
+function layerInput(t) {
+  const below = app.trace.layers[state.layer - 1];
+  const h = Array.from(below.h[t]);
+  return below.backward ? h.concat(Array.from(below.backward.h[t])) : h;
 }
 
 // The input vector at step t: the numbers sent, or for text the token's one-hot vector.
@@ -142,7 +163,14 @@ function showTrace(trace, original = null) {
   app.trace = trace;
   app.original = original;
   state.layer = Math.min(state.layer, trace.num_layers - 1);
-  app.layer = trace.layers[state.layer];
+  const both = bidirectional(trace);
+  if (!both) state.dir = "forward";
+  app.backward = state.dir === "backward";
+  app.layer = layerFields(trace, state.layer);
+  $("direction-field").hidden = !both;
+  $("direction-select").value = state.dir;
+  $("diagram").dataset.direction = state.dir;
+  $("direction-note").hidden = !app.backward;
   const layerSelect = $("layer-select");
   if (layerSelect.options.length !== trace.num_layers) {
     layerSelect.replaceChildren(...trace.layers.map((_, l) => new Option(`${l}`, String(l))));
@@ -150,7 +178,7 @@ function showTrace(trace, original = null) {
   layerSelect.value = String(state.layer);
   $("layer-field").hidden = trace.num_layers < 2;
   state.unit = Math.min(state.unit, trace.hidden_size - 1);
-  const D = state.layer === 0 ? trace.input_size : trace.hidden_size;
+  const D = state.layer === 0 ? trace.input_size : trace.hidden_size * (both ? 2 : 1);
   const chainKey = `${trace.cell}:${trace.hidden_size}:${D}`;
   const lstm = isLstm(trace.cell);
   $("diagram").hidden = !lstm;
@@ -175,7 +203,7 @@ function showTrace(trace, original = null) {
   }
   $("clamp-box").hidden = gates.length === 0;
   state.t = Math.min(state.t, trace.steps - 1);
-  views.setTrace(app.layer, original?.layers[state.layer] ?? null, trace.tokens ?? null, { t: state.t, unit: state.unit, field: state.field });
+  views.setTrace(app.layer, original ? layerFields(original, state.layer) : null, trace.tokens ?? null, { t: state.t, unit: state.unit, field: state.field });
   app.shownT = -1;
   player.load(trace.steps, { t: state.t, sub: state.sub });
   document.body.dataset.ready = "true";
@@ -191,7 +219,8 @@ function showTrace(trace, original = null) {
 
 function modelRef() {
   if (state.model) return { id: state.model };
-  return { cell: state.cell, input_size: state.d, hidden_size: state.hidden, num_layers: state.layers, seed: state.seed };
+  const ref = { cell: state.cell, input_size: state.d, hidden_size: state.hidden, num_layers: state.layers, seed: state.seed };
+  return state.bi === 1 ? { ...ref, bidirectional: true } : ref;
 }
 
 const hasVocab = () => Boolean(app.info?.vocab?.length || app.info?.vocabulary?.length);
@@ -227,6 +256,7 @@ function clampList() {
   const T = app.inputs?.length ?? (state.text || "").length ?? Infinity;
   return [{
     field: c.field, value: c.value, layer: state.layer,
+    ...(state.dir === "backward" ? { direction: "backward" } : {}),
     units: parseIndexList(c.unitsText, H, tr("clamp.units")),
     steps: parseIndexList(c.stepsText, T || Infinity, tr("clamp.steps")),
   }];
@@ -284,6 +314,7 @@ async function loadModelInfo(fresh = false) {
   const info = app.info;
   $("model-info").textContent = info
     ? [modelName(info), info.cell, `D=${info.input_size} H=${info.hidden_size} L=${info.num_layers ?? 1}`,
+      (info.num_directions ?? 1) === 2 ? tr("model.bidirectional") : "",
       info.description?.[lang] ?? ""].filter(Boolean).join(" · ")
     : tr("model.random_info");
   if (vocab) $("text-input").value = state.text || defaultText();

@@ -7,6 +7,7 @@ const DEFAULTS = {
   d: 2, // input size
   hidden: 4,
   layers: 1,
+  bi: 0, // 1 = a bidirectional random model
   seed: 0,
   gen: "sine", // sine | steps | noise | csv
   steps: 12,
@@ -17,12 +18,13 @@ const DEFAULTS = {
   sub: -1, // -1 = whole step; 0..3 = focus f, i, C, o
   unit: 0, // selected unit
   layer: 0,
+  dir: "forward", // direction shown of a bidirectional layer: forward | backward
   field: "c", // field colouring the text and leading the unit chart
   speed: 1,
   clamp: "", // field:value:units:steps, e.g. f:1:0-3:5-9
 };
 
-const NUMERIC = new Set(["d", "hidden", "layers", "seed", "steps", "noise", "t", "sub", "unit", "layer", "speed"]);
+const NUMERIC = new Set(["d", "hidden", "layers", "bi", "seed", "steps", "noise", "t", "sub", "unit", "layer", "speed"]);
 
 export function readState(search = window.location.search) {
   const q = new URLSearchParams(search);

@@ -143,7 +143,8 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
       for (const f of ["f", "i", "g", "o"]) {
         svg.getElementById(id(`layer-${f}`))?.classList.toggle("clamped", v.clamped?.field === f);
       }
-      for (const [name, dt] of [["prev", -1], ["next", 1]]) {
+      const way = v.step ?? 1; // -1: a backward direction, which reads t + 1 before t
+      for (const [name, dt] of [["prev", -way], ["next", way]]) {
         const n = neighbour[name];
         const inside = v.t + dt >= 0 && v.t + dt < v.T;
         n.g.classList.toggle("absent", !inside);
@@ -209,7 +210,7 @@ const VARIANT_EQUATIONS = {
 function describe(v, key, unit, cell = "lstm") {
   if (!v) return null;
   if (key === "module-prev" || key === "module-next") {
-    const dt = key === "module-prev" ? -1 : 1;
+    const dt = (key === "module-prev" ? -1 : 1) * (v.step ?? 1);
     return { title: tr(`chain.${key}`, { t: v.t + dt }), note: tr("chain.neighbour_note") };
   }
   if (key === "concat") {
