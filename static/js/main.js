@@ -7,7 +7,9 @@ import { renderMath } from "./diagrams/tooltip.js";
 import { lang, modelName, t as tr } from "./i18n.js";
 import { InputError, clampFromString, generate, parseIndexList, parseNumbers, toCsv } from "./inputs.js";
 import { syncControls, wireControls } from "./controls.js";
+import { bidirectional, layerFields, layerInput } from "./directions.js";
 import { createLiveTyping } from "./live.js";
+import { showNamedUnits } from "./named_units.js";
 import { createPlayer } from "./player.js";
 import { readState, writeState } from "./state.js";
 import { createViews, renderTable } from "./views.js";
@@ -27,14 +29,6 @@ const status = (msg = "", isError = false) => {
 };
 const errorText = (err) => (err instanceof InputError ? tr(err.key, err.vars) : err.message);
 const isLstm = (cell) => String(cell).startsWith("lstm");
-const bidirectional = (trace) => (trace?.num_directions ?? 1) === 2;
-// The fields of layer k in the direction shown, without the nested "backward" object.
-function layerFields(trace, k, dir = state.dir) {
-  const layer = trace.layers[k];
-  const chosen = dir === "backward" && layer.backward ? layer.backward : layer;
-  const { backward: _, ...fields } = chosen;
-  return fields;
-}
 // The step read just before t: t - 1 going forward, t + 1 for the backward direction.
 const before = (t) => (app.backward ? t + 1 : t - 1);
 
@@ -50,25 +44,18 @@ function stepView(t) {
   const prev = { c: has ? layer.c?.[b] ?? zeros : zeros, h: has ? layer.h[b] : zeros };
   let orig = null;
   if (app.original) {
-    const ol = layerFields(app.original, state.layer);
+    const ol = layerFields(app.original, state.layer, state.dir);
     const oat = {};
     for (const [k, m] of Object.entries(ol)) oat[k] = m[t];
     orig = { at: oat, prev: { c: has ? ol.c?.[b] ?? zeros : zeros, h: has ? ol.h[b] : zeros } };
   }
   const token = (k) => (k < 0 || k >= trace.steps ? null : tokenLabel(k));
-  const x = state.layer === 0 ? inputAt(t) : layerInput(t);
+  const x = state.layer === 0 ? inputAt(t) : layerInput(app.trace, state.layer, t);
   const c = app.clamp;
   const dir = c?.direction ?? "forward";
   const clamped = c && c.layer === state.layer && dir === state.dir && (!c.steps || c.steps.includes(t)) ? c : null;
   const after = app.backward ? t - 1 : t + 1;
   return { t, T: trace.steps, step: app.backward ? -1 : 1, unit: state.unit, at, prev, x, orig, clamped, tokens: { prev: token(b), cur: token(t), next: token(after) } };
-}
-
-// What layer k > 0 reads at step t: the h of the layer below, both directions side by side.
-function layerInput(t) {
-  const below = app.trace.layers[state.layer - 1];
-  const h = Array.from(below.h[t]);
-  return below.backward ? h.concat(Array.from(below.backward.h[t])) : h;
 }
 
 // The input vector at step t: the numbers sent, or for text the token's one-hot vector.
@@ -166,7 +153,7 @@ function showTrace(trace, original = null) {
   const both = bidirectional(trace);
   if (!both) state.dir = "forward";
   app.backward = state.dir === "backward";
-  app.layer = layerFields(trace, state.layer);
+  app.layer = layerFields(trace, state.layer, state.dir);
   $("direction-field").hidden = !both;
   $("direction-select").value = state.dir;
   $("diagram").dataset.direction = state.dir;
@@ -203,7 +190,7 @@ function showTrace(trace, original = null) {
   }
   $("clamp-box").hidden = gates.length === 0;
   state.t = Math.min(state.t, trace.steps - 1);
-  views.setTrace(app.layer, original ? layerFields(original, state.layer) : null, trace.tokens ?? null, { t: state.t, unit: state.unit, field: state.field });
+  views.setTrace(app.layer, original ? layerFields(original, state.layer, state.dir) : null, trace.tokens ?? null, { t: state.t, unit: state.unit, field: state.field });
   app.shownT = -1;
   player.load(trace.steps, { t: state.t, sub: state.sub });
   document.body.dataset.ready = "true";
@@ -330,45 +317,8 @@ async function loadModelInfo(fresh = false) {
   }
   if (!hasExample && state.gen === "example") state.gen = "sine";
   $("gen-kind").value = state.gen === "csv" ? "sine" : state.gen;
-  showNamedUnits(info, linked);
+  showNamedUnits(info, linked, { state, app, select, showTrace });
   live.setEnabled(vocab && features.live && $("live-typing").checked);
-}
-
-// A shipped model may name the units worth watching (a counter, a gate that remembers...):
-// one button each selects that unit and colours the text by its field.
-function showNamedUnits(info, linked) {
-  const units = Array.isArray(info?.units) ? info.units.filter((u) => Number.isInteger(u.unit)) : [];
-  $("model-look").textContent = info?.look_at?.[lang] ?? "";
-  $("model-units").replaceChildren(...units.map((u) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "unit-pick";
-    b.dataset.unit = String(u.unit);
-    b.textContent = `${tr("chain.unit")} ${u.unit} · ${u.label?.[lang] ?? u.kind ?? ""} (${u.field ?? "c"})`;
-    b.title = u.what?.[lang] ?? "";
-    b.addEventListener("click", () => {
-      if (u.field && $("colour-field").querySelector(`option[value="${u.field}"]`)) {
-        state.field = u.field;
-        $("colour-field").value = u.field;
-      }
-      if (Number.isInteger(u.layer) && u.layer !== state.layer && app.trace) {
-        state.layer = u.layer;
-        state.unit = u.unit;
-        showTrace(app.trace, app.original);
-      } else {
-        select({ unit: u.unit });
-      }
-      $("model-look").textContent = u.what?.[lang] ?? $("model-look").textContent;
-    });
-    return b;
-  }));
-  // With no unit in the link, start on the first unit the model names.
-  if (units.length && !linked.has("unit")) {
-    state.unit = units[0].unit;
-    state.layer = units[0].layer ?? state.layer;
-    if (units[0].field) state.field = units[0].field;
-    $("colour-field").value = state.field;
-  }
 }
 
 const live = createLiveTyping({
