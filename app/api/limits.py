@@ -45,12 +45,15 @@ def check_model_size(
             )
 
 
-def parameter_count(cell: str, input_size: int, hidden_size: int, layers: int) -> int:
-    rows = GATE_ROWS[cell] * hidden_size
-    count = rows * (input_size + hidden_size + 2) + rows * (hidden_size + hidden_size + 2) * (
-        layers - 1
-    )
-    return count + (3 * hidden_size * layers if cell == "lstm_peephole" else 0)
+def parameter_count(
+    cell: str, input_size: int, hidden_size: int, layers: int, directions: int = 1
+) -> int:
+    """Numbers in the weights of that shape (layers above the first read directions * H)."""
+    rows, H = GATE_ROWS[cell] * hidden_size, hidden_size
+    first = rows * (input_size + H + 2)
+    above = rows * (directions * H + H + 2) * (layers - 1)
+    peep = 3 * H * layers if cell == "lstm_peephole" else 0
+    return directions * (first + above + peep)
 
 
 def check_parameters(settings: Settings, field: str, count: int) -> None:

@@ -98,8 +98,9 @@ def resolve_model(ref: ModelRef, settings: Settings, store: ModelStore) -> Model
 def _random(ref: RandomModelRef, settings: Settings) -> Model:
     check_model_size(settings, ref.input_size, ref.hidden_size, ref.num_layers)
     directions = 2 if ref.bidirectional else 1
-    count = parameter_count(ref.cell, ref.input_size, ref.hidden_size, ref.num_layers)
-    check_parameters(settings, "model", count * directions)  # layers > 0 read 2H: close enough
+    sizes = (ref.input_size, ref.hidden_size, ref.num_layers)
+    count = parameter_count(ref.cell, *sizes, directions)
+    check_parameters(settings, "model", count)
     _check_vocab_fits(settings, ref.vocab, ref.input_size, "model.vocab")
     key = (ref.cell, ref.input_size, ref.hidden_size, ref.num_layers, ref.seed, directions)
     params = _random_params(*key) if count <= _CACHED_PARAMS else init_params(*key)

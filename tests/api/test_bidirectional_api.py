@@ -164,3 +164,17 @@ def test_convert_torch_folds_the_embedding_into_both_directions() -> None:
         np.testing.assert_allclose(
             conv.params[f"weight_ih_l0{s}"], sd[f"rnn.weight_ih_l0{s}"] @ sd["embed.weight"].T
         )
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "lstm_peephole", "rnn_tanh"])
+@pytest.mark.parametrize(("layers", "directions"), [(1, 1), (3, 1), (1, 2), (3, 2)])
+def test_parameter_limit_counts_every_number_of_both_directions(
+    cell: str, layers: int, directions: int
+) -> None:
+    from app.api.limits import parameter_count
+    from app.engine.params import expected_shapes
+
+    shapes = expected_shapes(cell, 5, 7, layers, directions)
+    assert parameter_count(cell, 5, 7, layers, directions) == sum(
+        int(np.prod(s)) for s in shapes.values()
+    )
