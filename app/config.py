@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     ws_messages_per_s: float = Field(default=100.0, gt=0)
     ws_messages_burst: int = Field(default=200, ge=1)
 
+    # Answers on the wire (app/http/compression.py): JSON answers of at least this many bytes
+    # are gzip'd for clients that accept it (0: never), at this zlib level.
+    gzip_min_bytes: int = Field(default=1400, ge=0)
+    gzip_level: int = Field(default=1, ge=1, le=9)
+
 
 @lru_cache
 def get_settings() -> Settings:

@@ -178,7 +178,8 @@ def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> byt
     Tensors: layers.{k}.{field} (steps, hidden) (and layers.{k}.backward.{field} for a
     bidirectional model), h_n and c_n (layers * directions, hidden), and with a readout
     readout.logits and readout.probs (steps, classes). The metadata holds cell, dtype and the
-    sizes as decimal text, and tokens as a JSON list, as safetensors wants text values only.
+    sizes as decimal text, and tokens as a JSON list, as safetensors wants text values only;
+    fields lists the layers' fields in the JSON answer's order.
     """
     tensors: dict[str, np.ndarray] = {}
     for part, layers in _directions(trace):
@@ -199,6 +200,7 @@ def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> byt
         "hidden_size": str(trace.hidden_size),
         "num_layers": str(trace.num_layers),
         "steps": str(next(iter(trace.layers[0].values())).shape[0]),
+        "fields": orjson.dumps(list(trace.layers[0])).decode(),  # the JSON answer's order
     }
     if trace.backward is not None:
         meta["num_directions"] = "2"

@@ -1,7 +1,7 @@
 """From a request to engine arguments: the model a reference names, the input sequence (numbers
 or text), initial states and clamps; every size is checked against the settings first."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -68,9 +68,7 @@ def _random_params(
     return params
 
 
-def precheck(
-    ref: ModelRef, inputs: list[list[float]] | None, text: str | None, settings: Settings
-) -> None:
+def precheck(ref: ModelRef, inputs: Sized | None, text: str | None, settings: Settings) -> None:
     """Sizes of a random model and its sequence, before any weights are made: a request over
     the compute budget is refused as that (413), not for what its weights would take."""
     if not isinstance(ref, RandomModelRef):

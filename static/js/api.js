@@ -1,5 +1,8 @@
 // The only module that talks to the server (REST and the live-stepping WebSocket).
-// Paths are relative, so the app works under a root path too.
+// Paths are relative, so the app works under a root path too. Traces travel as safetensors
+// (trace_wire.js); JSON stays for the small answers.
+import { postTrace } from "./trace_wire.js";
+
 async function request(path, options = {}) {
   const res = await fetch(path, options);
   const type = res.headers.get("content-type") || "";
@@ -13,21 +16,14 @@ async function request(path, options = {}) {
   return data;
 }
 
-function postJson(path, body, signal) {
-  return request(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-    signal,
-  });
-}
-
 // model: {id} or {cell, input_size, hidden_size, num_layers, seed}; input: {inputs} or {text};
-// clamp: a list of {field, value, units, steps, layer} or null.
-export function fetchTrace(model, input, { clamp = null, signal = undefined, dtype = "float64" } = {}) {
-  const body = { model, dtype, ...input };
+// clamp: a list of {field, value, units, steps, layer} or null. The answer has the JSON
+// shape (layers[k][field][t][u]) with rows as Float32Array views (float32 unless dtype says).
+export function fetchTrace(model, input, { clamp = null, signal = undefined, dtype = undefined } = {}) {
+  const body = { model, ...input };
+  if (dtype) body.dtype = dtype;
   if (clamp && clamp.length) body.clamp = clamp;
-  return postJson("api/v1/trace", body, signal);
+  return postTrace("api/v1/trace", body, signal);
 }
 
 // The same trace as one safetensors file (unrounded arrays, for NumPy or PyTorch): a Blob.

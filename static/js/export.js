@@ -77,12 +77,16 @@ export function exportPng(svg, filename, scale = 2) {
 }
 
 export function downloadJson(data, filename) {
-  download(new Blob([JSON.stringify(data)], { type: "application/json" }), filename);
+  // Rows of a binary trace are typed arrays: written as JSON lists, like the JSON answer's.
+  const lists = (_, v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
+  download(new Blob([JSON.stringify(data, lists)], { type: "application/json" }), filename);
 }
 
 // Long format: one row per layer, step and unit; one column per traced field.
 export function traceToCsv(trace) {
   const lines = [];
+  // float32 rows hold float32 numbers: 7 significant digits say all of each.
+  const num = trace.dtype === "float32" ? (v) => Number(v.toPrecision(7)) : (v) => v;
   trace.layers.forEach((layer, l) => {
     const fields = Object.keys(layer);
     if (l === 0) lines.push(["layer", "step", "token", "unit", ...fields].join(","));
@@ -90,7 +94,7 @@ export function traceToCsv(trace) {
     const H = layer[fields[0]][0].length;
     for (let t = 0; t < T; t++) {
       const tok = trace.tokens ? JSON.stringify(String(trace.tokens[t])) : "";
-      for (let u = 0; u < H; u++) lines.push([l, t, tok, u, ...fields.map((f) => layer[f][t][u])].join(","));
+      for (let u = 0; u < H; u++) lines.push([l, t, tok, u, ...fields.map((f) => num(layer[f][t][u]))].join(","));
     }
   });
   return `${lines.join("\n")}\n`;

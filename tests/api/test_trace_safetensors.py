@@ -46,6 +46,7 @@ def test_safetensors_float64_trace_equals_the_json_trace_bit_for_bit(client: Tes
         "hidden_size": "3",
         "num_layers": "2",
         "steps": "4",
+        "fields": '["i","f","g","o","c","tanh_c","h","f_c_prev","i_g"]',
     }
 
 

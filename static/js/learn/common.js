@@ -2,6 +2,7 @@
 // the explorer's api.js (gradients), a small stepper and KaTeX rendering.
 import { t as msg } from "../i18n.js";
 import { seededRandom } from "../inputs.js";
+import { postTrace } from "../trace_wire.js";
 import "../../vendor/katex/katex.min.js";
 
 const katex = globalThis.katex;
@@ -101,8 +102,9 @@ export function oneHot(k, width) {
   return row;
 }
 
+// The trace over the binary wire (float32, rows as Float32Array views; see trace_wire.js).
 export function trace(ref, inputs) {
-  return postJson("trace", { model: ref, inputs, dtype: "float64" });
+  return postTrace(apiPath("trace"), { model: ref, inputs });
 }
 
 // BPTT norms from POST /api/v1/gradients; null when this server has no gradients endpoint.
