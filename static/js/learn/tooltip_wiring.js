@@ -23,7 +23,7 @@ export function wireStripTooltip(svg, values, equations = {}, symbols = {}) {
     const v = key ? values()?.[key] : null;
     if (!v) return hideTooltip();
     const unit = Number(ev.target.dataset?.unit ?? -1);
-    const rows = v.slice(0, MAX_ROWS).map((value, u) => ({ label: `[${u}]`, value, current: u === unit }));
+    const rows = Array.from(v.slice(0, MAX_ROWS), (value, u) => ({ label: `[${u}]`, value, current: u === unit }));
     showTooltip(ev.clientX, ev.clientY, { title: symbols[key] ?? key, equation: equations[key], rows });
   });
   svg.addEventListener("pointerleave", hideTooltip);
