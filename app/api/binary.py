@@ -3,7 +3,8 @@ float64 numbers instead of tens of thousands of JSON numbers to parse one by one
 
 POST /api/v1/trace with Content-Type ``application/vnd.safetensors`` (or
 ``application/octet-stream``): a safetensors file whose tensors are ``inputs`` (steps,
-input_size) and optionally ``h0`` and ``c0`` (layers, hidden_size), each F32 or F64, and whose
+input_size) and optionally ``h0`` and ``c0`` (layers * directions, hidden_size), each F32 or
+F64, and whose
 ``__metadata__`` holds ``request``: the JSON text of the other fields of the JSON request
 (model, dtype, fields, format, clamp; or text instead of an inputs tensor). Validation is the
 JSON path's, with its error names: a body that is not a safetensors file is a 422
@@ -172,21 +173,22 @@ def binary_inputs(
     """(x, tokens, h0, c0) from a binary request's tensors, checked as the JSON path checks
     its lists: the sequence against the limits and the model's input size, the states
     against its hidden size and layers."""
-    sizes = (model.input_size, model.hidden_size, model.num_layers)
+    sizes = (model.input_size, model.hidden_size, model.stacks)
     if "inputs" in arrays:
         check_sequence(settings, arrays["inputs"].shape[0], *sizes)
         x, tokens = checked(arrays["inputs"], "inputs", model.input_size), None
     else:
         x, tokens = sequence(model, None, text, settings)
     h0, c0 = (arrays.get(name) for name in ("h0", "c0"))
+    per = "per layer" if model.num_directions == 1 else "per layer and direction"
     for name, arr in (("h0", h0), ("c0", c0)):
         if arr is not None:
             checked(arr, name, model.hidden_size)
-            if arr.shape[0] != model.num_layers:
+            if arr.shape[0] != model.stacks:
                 raise ApiError(
                     422,
                     "shape_mismatch",
-                    f"{name} has {arr.shape[0]} rows, expected one per layer ({model.num_layers})",
+                    f"{name} has {arr.shape[0]} rows, expected one {per} ({model.stacks})",
                     name,
                 )
     return x, tokens, h0, c0

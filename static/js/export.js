@@ -82,19 +82,26 @@ export function downloadJson(data, filename) {
   download(new Blob([JSON.stringify(data, lists)], { type: "application/json" }), filename);
 }
 
-// Long format: one row per layer, step and unit; one column per traced field.
+// Long format: one row per layer, step and unit (and direction, for a bidirectional model);
+// one column per traced field.
 export function traceToCsv(trace) {
   const lines = [];
-  // float32 rows hold float32 numbers: 7 significant digits say all of each.
-  const num = trace.dtype === "float32" ? (v) => Number(v.toPrecision(7)) : (v) => v;
+  const bi = trace.layers.some((layer) => layer.backward);
+  // float32 rows hold float32 numbers: 9 significant digits name each one exactly.
+  const num = trace.dtype === "float32" ? (v) => Number(v.toPrecision(9)) : (v) => v;
+  const fields = Object.keys(trace.layers[0]).filter((f) => f !== "backward");
+  const dirCol = bi ? ["direction"] : [];
+  lines.push(["layer", ...dirCol, "step", "token", "unit", ...fields].join(","));
   trace.layers.forEach((layer, l) => {
-    const fields = Object.keys(layer);
-    if (l === 0) lines.push(["layer", "step", "token", "unit", ...fields].join(","));
-    const T = layer[fields[0]].length;
-    const H = layer[fields[0]][0].length;
-    for (let t = 0; t < T; t++) {
-      const tok = trace.tokens ? JSON.stringify(String(trace.tokens[t])) : "";
-      for (let u = 0; u < H; u++) lines.push([l, t, tok, u, ...fields.map((f) => num(layer[f][t][u]))].join(","));
+    const parts = bi ? [["forward", layer], ["backward", layer.backward]] : [[null, layer]];
+    for (const [dir, values] of parts) {
+      const T = values[fields[0]].length;
+      const H = values[fields[0]][0].length;
+      for (let t = 0; t < T; t++) {
+        const tok = trace.tokens ? JSON.stringify(String(trace.tokens[t])) : "";
+        const head = bi ? [l, dir, t, tok] : [l, t, tok];
+        for (let u = 0; u < H; u++) lines.push([...head, u, ...fields.map((f) => num(values[f][t][u]))].join(","));
+      }
     }
   });
   return `${lines.join("\n")}\n`;

@@ -51,16 +51,22 @@ export function rows({ shape, data }) {
 }
 
 // POST /api/v1/trace's safetensors answer -> the JSON answer's shape (cell, sizes, steps,
-// tokens, layers[k][field][t][u], h_n, c_n, readout), with rows as typed-array views.
+// tokens, layers[k][field][t][u] and layers[k].backward[field][t][u], num_directions, h_n, c_n,
+// readout), with rows as typed-array views.
 export function traceFromSafetensors(buffer) {
   const { metadata: meta, tensors } = readSafetensors(buffer);
   const layers = Array.from({ length: Number(meta.num_layers) }, () => ({}));
   const order = meta.fields ? JSON.parse(meta.fields) : null;
   const names = Object.keys(tensors).filter((name) => name.startsWith("layers."));
-  if (order) names.sort((a, b) => order.indexOf(a.split(".")[2]) - order.indexOf(b.split(".")[2]));
+  const fieldOf = (name) => name.split(".").at(-1);
+  // The JSON answer's key order: the forward fields, then backward with its fields.
+  const rank = (name) => (name.includes(".backward.") ? order.length : 0) + order.indexOf(fieldOf(name));
+  if (order) names.sort((a, b) => rank(a) - rank(b));
   for (const name of names) {
-    const [, k, field] = name.split(".");
-    layers[Number(k)][field] = rows(tensors[name]);
+    const parts = name.split("."); // layers.k.field, or layers.k.backward.field
+    const layer = layers[Number(parts[1])];
+    if (parts.length === 4) (layer[parts[2]] ??= {})[parts[3]] = rows(tensors[name]);
+    else layer[parts[2]] = rows(tensors[name]);
   }
   const trace = {
     cell: meta.cell,
@@ -73,6 +79,7 @@ export function traceFromSafetensors(buffer) {
     h_n: rows(tensors.h_n),
     c_n: tensors.c_n ? rows(tensors.c_n) : null,
   };
+  if (meta.num_directions) trace.num_directions = Number(meta.num_directions);
   if (meta.tokens) trace.tokens = JSON.parse(meta.tokens);
   if (tensors["readout.logits"]) {
     trace.readout = { logits: rows(tensors["readout.logits"]), probs: rows(tensors["readout.probs"]) };

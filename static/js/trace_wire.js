@@ -1,6 +1,6 @@
-// Traces on the wire: POST /api/v1/trace answered as safetensors (float64 for now: the e2e
-// tests compare the page with the float64 API bit for bit; float32 is the next step) and
-// read into typed-array views (safetensors.js). Answers carry a strong ETag; the last few
+// Traces on the wire: POST /api/v1/trace answered as float32 safetensors (a fifth of the
+// float64 JSON answer's bytes; the display shows 3 or 4 digits) and read into typed-array
+// views (safetensors.js), with no per-number parsing. Answers carry a strong ETag; the last few
 // traces are kept with theirs, and asking again for one sends If-None-Match, so a class
 // re-opening the same example gets a 304 of a few hundred bytes instead of the trace.
 // globalThis.gatescopeWire = {format: "json", dtype: "float64"} (set before the page's
@@ -10,7 +10,7 @@ import { traceFromSafetensors } from "./safetensors.js";
 const KEEP = 4; // traces kept for If-None-Match (a few MB each at T=1000, H=128)
 const kept = new Map(); // request body text -> {etag, trace}
 
-export const wire = () => ({ format: "safetensors", dtype: "float64", ...(globalThis.gatescopeWire ?? {}) });
+export const wire = () => ({ format: "safetensors", dtype: "float32", ...(globalThis.gatescopeWire ?? {}) });
 
 async function failure(res) {
   const data = (res.headers.get("content-type") || "").includes("json") ? await res.json().catch(() => null) : null;

@@ -1,8 +1,9 @@
 """/compare in real Chromium: five cells on one input, one cursor moving every panel."""
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import api_trace
 
 CELLS = ["rnn_tanh", "lstm", "gru", "lstm_peephole", "lstm_coupled"]
 
@@ -45,11 +46,7 @@ def test_panels_show_the_api_hidden_state(page: Page, base_url: str) -> None:
     for cell in ("lstm", "gru"):
         ref = page.evaluate(f"window.gatescopeCompare.refs['{cell}']")
         inputs = page.evaluate(f"window.gatescopeCompare.inputs['{cell}']")
-        res = httpx.post(
-            f"{base_url}/api/v1/trace", json={"model": ref, "inputs": inputs}, timeout=30
-        )
-        assert res.status_code == 200, res.text
-        h = res.json()["layers"][0]["h"][7]
+        h = api_trace(base_url, {"model": ref, "inputs": inputs})["layers"][0]["h"][7]
         shown = page.locator(f".compare-panel[data-cell={cell}] .panel-t").inner_text()
         assert f"{sum(v * v for v in h) ** 0.5:.4f}" in shown
 

@@ -176,7 +176,8 @@ def test_a_word_model_steps_live_one_word_at_a_time(
     text = "I grew up in Japan then we moved speak"
     expect(page.locator("#step-label")).to_have_text("t = 8")
     assert '{"type":"step","token":"moved"}' in frames
-    api = api_trace(base_url, {"model": {"id": "delayed-recall-lstm"}, "text": text})["layers"][0]
+    live = {"model": {"id": "delayed-recall-lstm"}, "text": text}
+    api = api_trace(base_url, live, dtype="float64")["layers"][0]
     page.hover("#op-add")
     for unit in range(16):
         cell = page.locator(f"#tooltip [data-testid=tip-c-{unit}]")

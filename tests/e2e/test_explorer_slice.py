@@ -2,11 +2,11 @@
 
 import re
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import save_screenshot
+from tests.e2e.helpers import api_trace
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def test_step_two_shows_the_forget_gate_the_api_returned(
 
     inputs = page.evaluate("Array.from({length: 12}, (_, t) => [Math.sin(t / 2), Math.cos(t / 3)])")
     model = {"cell": "lstm", "input_size": 2, "hidden_size": 4, "seed": 0}
-    api = httpx.post(f"{base_url}/api/v1/trace", json={"model": model, "inputs": inputs}).json()
+    api = api_trace(base_url, {"model": model, "inputs": inputs})
     for unit in range(4):
         shown = page.locator(f"[data-testid=value-f-{unit}]")
         assert float(shown.get_attribute("data-value") or "nan") == api["layers"][0]["f"][2][unit]

@@ -6,6 +6,7 @@ import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 import safetensors.numpy
 from playwright.sync_api import Page, expect
@@ -163,7 +164,8 @@ def test_trace_downloads_as_json_and_csv(page: Page, base_url: str, tmp_path: Pa
     assert header[:4] == ["layer", "step", "token", "unit"]
     assert len(lines) == 1 + 5 * 3
     row = dict(zip(header, lines[1 + 4 * 3 + 1].split(","), strict=True))  # step 4, unit 1
-    assert float(row["h"]) == api["layers"][0]["h"][4][1]
+    # 9 significant digits name a float32 exactly: the page's float32 trace, digit for digit.
+    assert np.float32(row["h"]) == np.float32(api["layers"][0]["h"][4][1])
 
 
 def test_trace_downloads_as_safetensors_with_the_api_values(
@@ -171,7 +173,8 @@ def test_trace_downloads_as_safetensors_with_the_api_values(
 ) -> None:
     open_explorer(page, "?hidden=3&steps=5")
     page.click("text=Share and export")
-    api = api_trace(base_url, {"model": random_lstm(3), "inputs": page_inputs(page)})
+    inputs = page_inputs(page)  # the file is float64, unrounded, like the API's default
+    api = api_trace(base_url, {"model": random_lstm(3), "inputs": inputs}, dtype="float64")
     path = _download(page, "#download-safetensors", tmp_path)
     assert path.name.endswith(".safetensors")
     tensors = safetensors.numpy.load(path.read_bytes())
