@@ -6,7 +6,9 @@
 # BASE is any Debian-based image: python:3.12-slim by default; the smoke test builds on a bare
 # Debian made with debootstrap (scripts/docker/base.sh), and python3 is installed when missing.
 # PIP_CERT, when given, is the CA bundle pip trusts (networks with an intercepting proxy);
-# unset, pip behaves as usual.
+# unset, pip behaves as usual. EXTRAS are pyproject's optional dependencies to install: "fast"
+# (numba, the engine's compiled LSTM kernel) by default; its LLVM is about 210 MB of the
+# image's 500, so `--build-arg EXTRAS=` gives a 285 MB image that runs the NumPy loop.
 ARG BASE=python:3.12-slim
 
 # ---- base: the BASE image with python3 and venv (a bare Debian gets them from apt) -----------
@@ -22,6 +24,7 @@ RUN if ! python3 -c "import ensurepip, venv" 2>/dev/null; then \
 # ---- builder: a virtual environment with gatescope and its dependencies ----------------------
 FROM base AS builder
 ARG PIP_CERT
+ARG EXTRAS=fast
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -30,7 +33,7 @@ COPY pyproject.toml ./
 # /opt/build holds the build backend (hatchling), so the wheel builds without a download.
 RUN if [ -z "${PIP_CERT:-}" ]; then unset PIP_CERT; fi; \
     python3 -m venv /opt/venv; \
-    python3 -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\n')" >requirements.txt; \
+    python3 -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; extras = [d for e in '${EXTRAS}'.split(',') if e for d in p['optional-dependencies'][e]]; print(*p['dependencies'], *extras, sep='\n')" >requirements.txt; \
     /opt/venv/bin/pip install -r requirements.txt; \
     python3 -m venv /opt/build; \
     python3 -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['build-system']['requires'], sep='\n')" >build-requirements.txt; \
@@ -63,7 +66,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     GATESCOPE_WORKERS=2 \
     GATESCOPE_DATA_DIR=/data \
     GATESCOPE_LOG_FORMAT=json \
-    GATESCOPE_RATE_LIMIT_ENABLED=true
+    GATESCOPE_RATE_LIMIT_ENABLED=true \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001

@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 comma := ,
 # torch (for parity tests) is large: CI always installs it, elsewhere ask with WITH_TORCH=1.
-EXTRAS := test$(if $(or $(filter true,$(CI)),$(WITH_TORCH)),$(comma)torch,)
+EXTRAS := test,fast$(if $(or $(filter true,$(CI)),$(WITH_TORCH)),$(comma)torch,)
 
 .PHONY: run test lint typecheck unit e2e browser docker-engine bench clean retrain-models
 
@@ -16,7 +16,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[fast]'
 	touch $@
 
 $(VENV)/.installed-$(EXTRAS): pyproject.toml | $(BIN)/python

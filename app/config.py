@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     gzip_min_bytes: int = Field(default=1400, ge=0)
     gzip_level: int = Field(default=1, ge=1, le=9)
 
+    # The engine's loop (app/engine/kernel.py): auto (numba's compiled kernel where it runs
+    # and helps), numpy (always the reference loop) or numba (fail if it cannot run).
+    kernel: Literal["auto", "numpy", "numba"] = "auto"
+
 
 @lru_cache
 def get_settings() -> Settings:

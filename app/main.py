@@ -10,6 +10,7 @@ from app.api.errors import install_error_handlers
 from app.api.health import health_router
 from app.api.metrics import metrics_router
 from app.config import Settings, get_settings
+from app.engine.kernel import warm_up_in_background
 from app.http.head import HeadAsGetMiddleware
 from app.http.memory import keep_large_blocks
 from app.http.observability import REQUEST_ID_HEADER, ObservabilityMiddleware
@@ -31,6 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    if settings.kernel != "numpy":
+        warm_up_in_background()  # compile numba's kernel before the first trace needs it
     install_error_handlers(app)
     install_security(app, settings)
     if settings.cors_origins:  # closed by default: no CORS headers at all

@@ -5,9 +5,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from app import __version__
-from app.api.deps import store_of
+from app.api.deps import settings_of, store_of
 from app.api.errors import error_body
 from app.api.responses import Health, Ready, errors
+from app.engine.kernel import kernel_status
 
 health_router = APIRouter(tags=["health"])
 
@@ -26,4 +27,5 @@ async def readyz(request: Request) -> dict[str, object] | JSONResponse:
     except OSError as exc:
         body = error_body("not_ready", f"the model store is not usable: {exc}")
         return JSONResponse(body, status_code=503)
-    return {"status": "ready", "version": __version__, **counts}
+    kernel = {"setting": settings_of(request.app.state).kernel, **kernel_status()}
+    return {"status": "ready", "version": __version__, **counts, "kernel": kernel}

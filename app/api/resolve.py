@@ -30,6 +30,7 @@ from app.engine import (
 from app.engine.checks import MAX_ABS_VALUE
 from app.engine.clamps import compile_clamps
 from app.engine.params import num_directions
+from app.engine.weight_cache import PreparedParams
 from app.store import ModelInfo, ModelStore
 
 _CACHED_PARAMS = 4 * 1024 * 1024  # random models up to this many numbers are kept for reuse
@@ -62,7 +63,7 @@ class Model:
 def _random_params(
     cell: str, input_size: int, hidden_size: int, layers: int, seed: int, directions: int = 1
 ) -> Mapping[str, np.ndarray]:
-    params = init_params(cell, input_size, hidden_size, layers, seed, directions)
+    params = PreparedParams(init_params(cell, input_size, hidden_size, layers, seed, directions))
     for arr in params.values():
         arr.flags.writeable = False  # shared between requests
     return params

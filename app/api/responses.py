@@ -144,9 +144,20 @@ class Health(BaseModel):
     version: str
 
 
+class KernelInfo(BaseModel):
+    """The engine's loop: the setting, numba's version (null: not installed, NumPy only),
+    whether its kernel is compiled in this worker yet, and why it failed to load, if it did."""
+
+    setting: Literal["auto", "numpy", "numba"]
+    numba: str | None
+    warm: bool
+    failure: str | None
+
+
 class Ready(BaseModel):
     status: Literal["ready"]
     version: str
     builtin: int
     uploaded: int
     bytes: int
+    kernel: KernelInfo

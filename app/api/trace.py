@@ -69,27 +69,31 @@ def _trace(body: TraceRequest, settings: Settings, store: ModelStore, wire: Wire
     with observe_trace(model.cell):  # gatescope_trace_compute_seconds on /metrics
         result = run_trace(model.cell, model.params, x, h0=h0, c0=c0, clamps=interventions,
                            readout=model.readout, dtype=np.dtype(body.dtype),
-                           fields=body.fields)  # fmt: skip
+                           fields=body.fields, kernel=settings.kernel)  # fmt: skip
     t1 = time.perf_counter()
     if body.format == "safetensors":
         blob = trace_safetensors(result, body.dtype, tokens)
-        headers |= {"Server-Timing": _timing(t0, t1), "Content-Disposition": SAFETENSORS_FILE}
+        timing = _timing(t0, t1, kernel=result.kernel)
+        headers |= {"Server-Timing": timing, "Content-Disposition": SAFETENSORS_FILE}
         return Response(blob, media_type=SAFETENSORS_TYPE, headers=headers)
     parts = trace_json(result, body.dtype, tokens)
     if coding and sum(len(p) for p in parts) >= settings.gzip_min_bytes:
         t2 = time.perf_counter()
         packed = gzip_parts(parts, settings.gzip_level)
         gzip_ms = (time.perf_counter() - t2) * 1e3
-        timing = f"{_timing(t0, t1, t2)}, gzip;dur={gzip_ms:.2f}"
+        timing = f"{_timing(t0, t1, t2, result.kernel)}, gzip;dur={gzip_ms:.2f}"
         headers |= {"Server-Timing": timing, "Content-Encoding": "gzip"}
         return Response(packed, media_type="application/json", headers=headers)
-    return JsonPartsResponse(parts, headers=headers | {"Server-Timing": _timing(t0, t1)})
+    timing = _timing(t0, t1, kernel=result.kernel)
+    return JsonPartsResponse(parts, headers=headers | {"Server-Timing": timing})
 
 
-def _timing(t0: float, t1: float, t2: float | None = None) -> str:
-    """Server-Timing: compute from t0 to t1, encoding from t1 to t2 (or now), in ms."""
+def _timing(t0: float, t1: float, t2: float | None = None, kernel: str = "numpy") -> str:
+    """Server-Timing: compute from t0 to t1 (its desc names the engine loop that ran: numpy
+    or numba), encoding from t1 to t2 (or now), in ms."""
     encode = (t2 if t2 is not None else time.perf_counter()) - t1
-    return f"compute;dur={(t1 - t0) * 1e3:.2f}, encode;dur={encode * 1e3:.2f}"
+    compute = f'compute;dur={(t1 - t0) * 1e3:.2f};desc="{kernel}"'
+    return f"{compute}, encode;dur={encode * 1e3:.2f}"
 
 
 def _binary(raw: bytes, headers: Headers, settings: Settings, store: ModelStore) -> Response:

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.clamps import ClampAction
+from app.engine.clamps import ClampAction, StepClamps
+from app.engine.weight_cache import cached
 
 ALIGN = 64  # bytes: one cache line, one AVX-512 register
 
@@ -20,6 +21,7 @@ class LayerResult:
     h_seq: np.ndarray  # (T, B, H)
     h_n: np.ndarray  # (B, H)
     c_n: np.ndarray | None  # (B, H)
+    kernel: str = "numpy"  # the loop that ran: "numpy" or "numba" (app/engine/kernel.py)
 
 
 def aligned_empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
@@ -58,9 +60,22 @@ def stacked_weights(
     Returns W_ih^T (D, G*H), W_hh^T (H, G*H) and the summed bias b_ih + b_hh (G*H,).
     Scaling by 0.5 (exact in binary floating point) folds the inner half of
     sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5 into the weights, so one tanh covers every gate.
+    Made once per PreparedParams (app/engine/weight_cache.py), else on every call.
     """
     H = hidden_size
+    names = tuple(f"{n}_l{layer}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    key = ("stacked", tuple(order), tuple(scales), np.dtype(dtype).str)
+    return cached(params, key, names, lambda: _stacked(params, names, H, order, scales, dtype))
 
+
+def _stacked(
+    params: Mapping[str, np.ndarray],
+    names: tuple[str, ...],
+    H: int,
+    order: Sequence[int],
+    scales: Sequence[float],
+    dtype: np.dtype[Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     def restack_t(w: np.ndarray) -> np.ndarray:  # (G*H, n) -> (n, G*H), blocks re-ordered
         w = np.asarray(w)
         out = aligned_empty((w.shape[1], len(order) * H), dtype)
@@ -68,11 +83,10 @@ def stacked_weights(
             np.multiply(w[j * H : (j + 1) * H].T, s, out=out[:, k * H : (k + 1) * H])
         return out
 
-    w_ih_t = restack_t(params[f"weight_ih_l{layer}"])
-    w_hh_t = restack_t(params[f"weight_hh_l{layer}"])
-    b = np.asarray(params[f"bias_ih_l{layer}"], dtype=np.float64) + np.asarray(
-        params[f"bias_hh_l{layer}"], dtype=np.float64
-    )
+    w_ih, w_hh, b_ih, b_hh = (params[n] for n in names)
+    w_ih_t = restack_t(w_ih)
+    w_hh_t = restack_t(w_hh)
+    b = np.asarray(b_ih, dtype=np.float64) + np.asarray(b_hh, dtype=np.float64)
     bias = restack_t(b[:, None])[0]
     return w_ih_t, w_hh_t, bias
 
@@ -90,6 +104,23 @@ def project_inputs(xin: np.ndarray, w_ih_t: np.ndarray, bias: np.ndarray, R: np.
     x1[:, D] = 1.0
     w1 = np.concatenate([w_ih_t, bias[None, :]]).astype(R.dtype, copy=False)
     np.matmul(x1, w1, out=R[:T].reshape(T * B, R.shape[-1])[:, : w_ih_t.shape[1]])
+
+
+def dense_clamps(
+    clamps: StepClamps | None, offsets: Mapping[str, int], T: int, width: int, dtype: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """A schedule as arrays for a compiled loop: (T,) bool, whether step t has clamps, and
+    (T, width) values at offset(field) + units, NaN where nothing is clamped ((1, width)
+    when nothing is clamped at all)."""
+    at = np.zeros(T, dtype=np.bool_)
+    values = np.full((T if clamps else 1, width), np.nan, dtype=dtype)
+    for t, actions in (clamps or {}).items():
+        at[t] = True
+        for field, units, value in actions:
+            offset = offsets.get(field)
+            if offset is not None:
+                values[t, offset + units] = value
+    return at, values
 
 
 def apply_clamps(row: np.ndarray, actions: list[ClampAction], offsets: Mapping[str, int]) -> None:

@@ -21,9 +21,19 @@ from app.engine.cell_common import (
     project_inputs,
 )
 from app.engine.clamps import StepClamps
+from app.engine.weight_cache import cached
 
 
 def _weights(
+    params: Mapping[str, np.ndarray], layer: int, H: int, dtype: np.dtype[Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """_gru_weights, made once per PreparedParams (app/engine/weight_cache.py)."""
+    names = tuple(f"{n}_l{layer}" for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    key = ("gru", np.dtype(dtype).str)
+    return cached(params, key, names, lambda: _gru_weights(params, layer, H, dtype))
+
+
+def _gru_weights(
     params: Mapping[str, np.ndarray], layer: int, H: int, dtype: np.dtype[Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """W_ih^T (D, 3H); [W_hh^T; 0 0 b_hn] (H + 1, 3H); input bias (3H,). r, z rows halved.

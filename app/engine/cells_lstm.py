@@ -17,6 +17,7 @@ multiply giving [i*g, f*c_prev], and the traced fields are views into R (no copi
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,10 +26,12 @@ from app.engine.cell_common import (
     LayerResult,
     aligned_empty,
     apply_clamps,
+    dense_clamps,
     project_inputs,
     stacked_weights,
 )
 from app.engine.clamps import StepClamps
+from app.engine.kernel import lstm_kernel
 
 KO, KI, KF, KG, CP, IG, FC, TC, HH, WIDTH = range(10)  # block positions within a row of R
 
@@ -82,11 +85,13 @@ def lstm_layer(
     c0: np.ndarray,
     clamps: StepClamps | None,
     dtype: np.dtype[Any],
+    kernel: str = "auto",
 ) -> LayerResult:
     """Standard LSTM over xin (T, B, D) from h0, c0 (B, H).
 
     The loop is the hot path: per step one np.dot and eight ufunc calls with positional
-    out arguments on views made by iterating (in C) rather than by indexing.
+    out arguments on views made by iterating (in C) rather than by indexing. With numba
+    installed, the compiled kernel (app/engine/kernel_numba.py) runs the same steps instead.
     """
     T, B, _ = xin.shape
     H = h0.shape[1]
@@ -94,13 +99,18 @@ def lstm_layer(
     order, scales = (3, 0, 1, 2), (0.5, 0.5, 0.5, 1.0)
     w_ih_t, w_hh_t, bias = stacked_weights(params, layer, H, order, scales, dtype)
     R = _buffer(xin, w_ih_t, bias, c0)  # input parts of the pre-activations [o, i, f, g]
+    offsets = {"o": KO * H, "i": KI * H, "f": KF * H, "g": KG * H}
+    compiled = lstm_kernel(kernel, dtype, H)
+    if compiled is not None:
+        at, values = dense_clamps(clamps, offsets, T, 4 * H, dtype)
+        compiled(R, w_hh_t, np.ascontiguousarray(h0, dtype=dtype), at, values)
+        return replace(_result(R, T, H), kernel="numba")
     # With one batch row the loop runs on 1-d views: ufuncs on them are a little cheaper.
     RR, h = (R[:, 0, :], h0[0]) if B == 1 else (R, h0)
 
     def span(first: int, last: int, rows: slice = slice(0, T)) -> np.ndarray:
         return RR[rows, ..., first * H : (last + 1) * H]
 
-    offsets = {"o": KO * H, "i": KI * H, "f": KF * H, "g": KG * H}
     rec = aligned_empty((*h.shape[:-1], 4 * H), dtype)  # W_hh h_prev
     half = np.asarray(0.5, dtype=dtype)  # a 0-d array is cheaper per call than a float
     add, mul, tanh, dot = np.add, np.multiply, np.tanh, np.dot

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from app.engine.errors import EngineError, ShapeError
+from app.engine.weight_cache import stack_cache
 
 # Larger magnitudes can overflow float32 pre-activations; no real input needs them.
 MAX_ABS_VALUE = 1e12
@@ -83,6 +84,12 @@ def check_state(
 
 
 def check_weights(params: Mapping[str, np.ndarray]) -> None:
-    """Every weight finite and within MAX_ABS_VALUE (shapes are model_sizes' job)."""
+    """Every weight finite and within MAX_ABS_VALUE (shapes are model_sizes' job); once for
+    a PreparedParams, whose tensors do not change."""
+    cache = stack_cache(params)
+    if cache is not None and cache.checked:
+        return
     for name, value in params.items():
         check_finite(name, np.asarray(value))
+    if cache is not None:
+        cache.checked = True

@@ -6,6 +6,7 @@ import numpy as np
 
 from app.engine.errors import EngineError, LayoutError
 from app.engine.spec import GATE_ROWS, PEEPHOLES, check_cell
+from app.engine.weight_cache import PreparedParams, stack_cache
 
 REVERSE = "_reverse"  # PyTorch's suffix for the backward direction's tensors
 
@@ -59,7 +60,9 @@ def direction_params(
     if not backward:
         return params
     tail = f"_l{layer}{REVERSE}"
-    return {n[: -len(REVERSE)]: v for n, v in params.items() if n.endswith(tail)}
+    named = {n[: -len(REVERSE)]: v for n, v in params.items() if n.endswith(tail)}
+    cache = stack_cache(params)  # the same arrays: their prepared copies stay valid
+    return named if cache is None else PreparedParams(named, cache)
 
 
 def init_params(

@@ -58,6 +58,7 @@ class Trace:
     logits: np.ndarray | None = None
     probs: np.ndarray | None = None
     backward: list[dict[str, np.ndarray]] | None = None
+    kernel: str = "numpy"  # the loop that ran: "numpy", "numba" or "numba+numpy" (mixed)
 
     @property
     def num_directions(self) -> int:

@@ -12,6 +12,7 @@ from app.engine.cells_rnn import rnn_layer
 from app.engine.checks import as_float_dtype, check_input, check_state, check_weights
 from app.engine.clamps import DIRECTIONS, StepClamps, compile_clamps
 from app.engine.errors import EngineError
+from app.engine.kernel import check_kernel
 from app.engine.params import direction_params, model_sizes, num_directions
 from app.engine.readout import apply_readout, check_readout
 from app.engine.records import Clamp, Readout, Trace
@@ -27,13 +28,17 @@ def run_layer(
     c0: np.ndarray | None,
     clamps: StepClamps | None,
     dtype: np.dtype[Any],
+    kernel: str = "auto",
 ) -> LayerResult:
-    """One layer of `cell` over xin (T, B, D_in) from h0 (and c0) of shape (B, H)."""
+    """One layer of `cell` over xin (T, B, D_in) from h0 (and c0) of shape (B, H); kernel:
+    see app/engine/kernel.py (only the standard LSTM has a compiled one)."""
     if cell == "gru":
         return gru_layer(params, layer, xin, h0, None, clamps, dtype)
     if cell in ("rnn_tanh", "rnn_relu"):
         return rnn_layer(params, layer, xin, h0, cell == "rnn_relu", clamps, dtype)
     assert c0 is not None
+    if cell == "lstm":
+        return lstm_layer(params, layer, xin, h0, c0, clamps, dtype, kernel)
     loop = {"lstm": lstm_layer, "lstm_peephole": peephole_layer, "lstm_coupled": coupled_layer}
     return loop[cell](params, layer, xin, h0, c0, clamps, dtype)
 
@@ -62,17 +67,20 @@ def run_trace(
     readout: Readout | None = None,
     dtype: Any = np.float64,
     fields: Collection[str] | None = None,
+    kernel: str = "auto",
 ) -> Trace:
     """Run `cell` with PyTorch-layout `params` over x and keep every quantity of every step.
 
     x: (T, D) or (T, B, D). h0, c0: (L * dirs, H) or (L * dirs, B, H), zeros when None (c0
     only for the LSTM family); dirs is 2 for bidirectional params (torch's "_reverse"
     tensors), whose backward direction runs over the reversed sequence. clamps force gates
-    to values (see Clamp); the rest of the trace follows.
+    to values (see Clamp); the rest of the trace follows. kernel: "auto", "numpy" or "numba"
+    (app/engine/kernel.py); Trace.kernel says which loop ran.
     Returned arrays have the batch-ness of x and may be views into one buffer per layer.
     Raises ShapeError / LayoutError / EngineError on bad shapes, values, names or options.
     """
     check_cell(cell)
+    check_kernel(kernel)
     float_dtype = as_float_dtype(dtype)
     input_size, hidden_size, num_layers = model_sizes(cell, params)
     D = num_directions(params)
@@ -97,14 +105,16 @@ def run_trace(
     h_n = np.empty((num_layers * D, B, hidden_size), dtype=float_dtype)
     c_n = np.empty_like(h_n) if cs is not None else None
     xin = xs
+    used: set[str] = set()
     for k in range(num_layers):
         outs = []
         for d in range(D):
             j = k * D + d  # torch's row of h0 / h_n for layer k, direction d
             res = run_layer(
                 cell, direction_params(params, k, d == 1), k, xin if d == 0 else xin[::-1],
-                hs[j], None if cs is None else cs[j], schedules[d][k], float_dtype,
+                hs[j], None if cs is None else cs[j], schedules[d][k], float_dtype, kernel,
             )  # fmt: skip
+            used.add(res.kernel)
             h_n[j] = res.h_n
             if c_n is not None and res.c_n is not None:
                 c_n[j] = res.c_n
@@ -130,6 +140,7 @@ def run_trace(
         logits=logits,
         probs=probs,
         backward=backward if D == 2 else None,
+        kernel="+".join(sorted(used)),
     )
 
 

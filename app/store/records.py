@@ -11,6 +11,7 @@ import numpy as np
 import orjson
 
 from app.engine import Readout
+from app.engine.weight_cache import PreparedParams, stack_cache
 
 UPLOAD_ID = re.compile(r"[0-9a-f]{24}")
 BUILTIN_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -57,15 +58,26 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class StoredModel:
-    """Weights in the engine's (PyTorch) layout, an optional readout and the description."""
+    """Weights in the engine's (PyTorch) layout, an optional readout and the description.
+
+    params becomes a PreparedParams: the engine keeps its re-stacked copies of a stored
+    model's weights with them (they count in nbytes, so the store's cache budget sees them),
+    and they go when the model leaves the store's cache or is deleted.
+    """
 
     info: ModelInfo
     params: dict[str, np.ndarray]
     readout: Readout | None = None
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, PreparedParams):
+            object.__setattr__(self, "params", PreparedParams(self.params))
+
     @property
     def nbytes(self) -> int:
         total = sum(a.nbytes for a in self.params.values())
+        prepared = stack_cache(self.params)
+        total += prepared.nbytes if prepared is not None else 0
         if self.readout is not None:
             total += self.readout.weight.nbytes + self.readout.bias.nbytes
         return total
