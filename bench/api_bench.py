@@ -39,6 +39,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy loads its BLAS: one thread, as the servers
 
 import numpy as np  # noqa: E402
+import safetensors.numpy  # noqa: E402
 
 from app.engine import init_params, run_trace  # noqa: E402
 from bench.results import cpu_name, free_port, stop, write_section  # noqa: E402
@@ -83,6 +84,17 @@ def trace_body(T: int, D: int, H: int, dtype: str, fmt: str = "json") -> bytes:
     return json.dumps(body).encode()
 
 
+def binary_trace_body(T: int, D: int, H: int, dtype: str) -> bytes:
+    """The same request with its inputs as a safetensors tensor (app/api/binary.py)."""
+    x = np.random.default_rng(0).uniform(-1, 1, (T, D)).round(4).astype(dtype)
+    model = {"cell": "lstm", "input_size": D, "hidden_size": H, "seed": 0}
+    options = {"model": model, "dtype": dtype, "format": "safetensors"}
+    return safetensors.numpy.save({"inputs": x}, metadata={"request": json.dumps(options)})
+
+
+BINARY_TYPE = "application/vnd.safetensors"
+
+
 class Client:
     """One kept-alive HTTP/1.1 connection; post() returns (seconds, status, body size)."""
 
@@ -90,9 +102,9 @@ class Client:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         self.timing: dict[str, float] = {}  # the last answer's Server-Timing, in seconds
 
-    def post(self, body: bytes) -> tuple[float, int, int]:
+    def post(self, body: bytes, media_type: str = "application/json") -> tuple[float, int, int]:
         t0 = time.perf_counter()
-        self.conn.request("POST", "/api/v1/trace", body, {"Content-Type": "application/json"})
+        self.conn.request("POST", "/api/v1/trace", body, {"Content-Type": media_type})
         res = self.conn.getresponse()
         data = res.read()
         took = time.perf_counter() - t0
@@ -113,6 +125,31 @@ def engine_time(T: int, D: int, H: int, dtype: str) -> Callable[[], float]:
     return once
 
 
+def torch_time(T: int, D: int, H: int, dtype: str) -> Callable[[], float] | None:
+    """torch.nn.LSTM's forward pass (h and c only) for the same sizes, one thread; None
+    without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    lstm = torch.nn.LSTM(D, H).to(getattr(torch, dtype))
+    x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (T, D))).to(getattr(torch, dtype))
+
+    def once() -> float:
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            lstm(x)
+        return time.perf_counter() - t0
+
+    return once
+
+
+# #16: round trip / torch.nn.LSTM forward, same dtype, no Accept-Encoding (loopback).
+TORCH_TARGETS = {("float64", "safetensors"): 1.5, ("float32", "safetensors"): 1.0,
+                 ("float64", "json"): 4.0}  # fmt: skip
+
+
 # -- 1. the big trace -------------------------------------------------------------------------
 def big_trace(data_dir: Path) -> tuple[list[str], list[str], list[tuple[str, float, bool]]]:
     rows, floor_rows, checks = [], [], []
@@ -129,17 +166,25 @@ def big_trace(data_dir: Path) -> tuple[list[str], list[str], list[tuple[str, flo
             json_answer = fmt == "json"  # the default-encoder server answers JSON only
             body = trace_body(*BIG, dtype, fmt)
             engine = engine_time(*BIG, dtype)
+            forward = torch_time(*BIG, dtype)
+            binary = binary_trace_body(*BIG, dtype) if fmt == "safetensors" else None
             # first requests build caches (random weights, tables, the floors' answers)
             for warm in (api, prepared, bare, *((plain,) if json_answer else ())):
                 _, status, _ = warm.post(body)
                 assert status == 200, f"warm-up answered {status}"
             times: dict[str, list[float]] = {
                 "engine": [], "api": [], "plain": [], "compute": [], "encode": [],
-                "prepared": [], "bare": [],
+                "prepared": [], "bare": [], "torch": [], "binary": [],
             }  # fmt: skip
             size = 0
             for k in range(ROUNDS):
                 times["engine"].append(engine())
+                if forward is not None:
+                    times["torch"].append(forward())
+                if binary is not None:
+                    took, status, _ = api.post(binary, BINARY_TYPE)
+                    assert status == 200
+                    times["binary"].append(took)
                 took, status, size = api.post(body)
                 assert status == 200
                 times["api"].append(took)
@@ -177,6 +222,18 @@ def big_trace(data_dir: Path) -> tuple[list[str], list[str], list[tuple[str, flo
                 checks.append((f"floor: the same without encoding, float32, {fmt}", floor, True))
             if json_answer:
                 checks.append((f"default encoder / API, {dtype}", med["plain"] / med["api"], True))
+            limit = TORCH_TARGETS.get((dtype, fmt))
+            if limit is not None and times["torch"]:
+                torch_ms = f"{med['torch'] * 1e3:.1f} ms"
+                sent = [("JSON request", med["api"])]
+                if times["binary"]:
+                    sent.append(("safetensors request", med["binary"]))
+                for how, took in sent:
+                    r = took / med["torch"]
+                    aim = "also" if how == "JSON request" and binary else "vs torch"
+                    name = f"{aim}: round trip ({how}, {took * 1e3:.1f} ms) / nn.LSTM forward"
+                    name += f" ({torch_ms}), {dtype}, {fmt} answer, <= {limit}"
+                    checks.append((name, r, r <= limit))
             print(rows[-1], floor_rows[-1], sep="\n", flush=True)
     return rows, floor_rows, checks
 
@@ -288,6 +345,10 @@ def main() -> None:
         elif name.startswith("floor"):
             note = "not a target: the round trip if encoding cost nothing"
             targets.append(f"- {name}: {value:.2f} ({note})")
+        elif name.startswith("vs torch"):
+            targets.append(f"- {name}: {value:.2f}: {'met' if ok else 'MISSED'}")
+        elif name.startswith("also"):
+            targets.append(f"- {name}: {value:.2f} (not a target: the JSON request's parse)")
         elif name.startswith("round trip"):
             targets.append(f"- {name}: {value:.2f} (target <= 2): {'met' if ok else 'MISSED'}")
         else:

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import orjson
-import safetensors.numpy
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -172,7 +171,7 @@ def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> list[bytes
     return json_parts(body)
 
 
-def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> bytes:
+def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> memoryview:
     """The trace as one safetensors file, at the computed precision (no display rounding).
 
     Tensors: layers.{k}.{field} (steps, hidden) (and layers.{k}.backward.{field} for a
@@ -185,14 +184,14 @@ def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> byt
     for part, layers in _directions(trace):
         for k, layer in enumerate(layers):
             for field, value in layer.items():
-                tensors[f"layers.{k}{part}.{field}"] = np.ascontiguousarray(value)
-    tensors["h_n"] = np.ascontiguousarray(trace.h_n)
+                tensors[f"layers.{k}{part}.{field}"] = value
+    tensors["h_n"] = trace.h_n
     if trace.c_n is not None:
-        tensors["c_n"] = np.ascontiguousarray(trace.c_n)
+        tensors["c_n"] = trace.c_n
     if trace.probs is not None and trace.logits is not None:
         check_finite("readout.logits", trace.logits)
-        tensors["readout.logits"] = np.ascontiguousarray(trace.logits)
-        tensors["readout.probs"] = np.ascontiguousarray(trace.probs)
+        tensors["readout.logits"] = trace.logits
+        tensors["readout.probs"] = trace.probs
     meta = {
         "cell": trace.cell,
         "dtype": dtype,
@@ -206,4 +205,32 @@ def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> byt
         meta["num_directions"] = "2"
     if tokens is not None:
         meta["tokens"] = orjson.dumps(tokens).decode()
-    return safetensors.numpy.save(tensors, metadata=meta)
+    return pack_safetensors(tensors, meta)
+
+
+_ST_DTYPES = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64"}
+
+
+def pack_safetensors(tensors: dict[str, np.ndarray], meta: dict[str, str]) -> memoryview:
+    """A safetensors file holding `tensors` (float32/float64), each copied once, straight
+    from its (possibly strided) view into the file's buffer: the library's save() first
+    makes every view contiguous and then copies it again. Tensors follow each other in the
+    given order after a header padded to 8 bytes, so every one is aligned to its size."""
+    header: dict[str, object] = {"__metadata__": meta}
+    starts, offset = [], 0
+    for name, arr in tensors.items():
+        size = arr.size * arr.itemsize
+        header[name] = {"dtype": _ST_DTYPES[arr.dtype], "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + size]}  # fmt: skip
+        starts.append(offset)
+        offset += size
+    text = orjson.dumps(header)
+    text += b" " * (-len(text) % 8)
+    start = 8 + len(text)
+    buf = bytearray(start + offset)
+    buf[:8] = len(text).to_bytes(8, "little")
+    buf[8:start] = text
+    for at, arr in zip(starts, tensors.values(), strict=True):
+        out = np.frombuffer(buf, dtype=arr.dtype, count=arr.size, offset=start + at)
+        out.reshape(arr.shape)[...] = arr
+    return memoryview(buf)
