@@ -40,11 +40,13 @@ COUNT_FRAMES = """(ms) => new Promise((done) => {
 })"""
 
 
-def start_server(data_dir: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: str, env_extra: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    env = {**os.environ, "GATESCOPE_DATA_DIR": data_dir}
+    env = {**os.environ, "GATESCOPE_DATA_DIR": data_dir, **(env_extra or {})}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):

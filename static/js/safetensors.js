@@ -86,3 +86,32 @@ export function traceFromSafetensors(buffer) {
   }
   return trace;
 }
+
+// {name: {dtype: "F32" | "F64", rows: [[...], ...]}} and text metadata -> an ArrayBuffer in
+// the safetensors layout (the header padded with spaces to 8 bytes, tensors in order).
+export function writeSafetensors(tensors, metadata = {}) {
+  const header = { __metadata__: metadata };
+  let offset = 0;
+  const parts = Object.entries(tensors).map(([name, { dtype, rows: data }]) => {
+    const Type = TYPES[dtype];
+    const shape = [data.length, data.length ? data[0].length : 0];
+    const size = shape[0] * shape[1] * Type.BYTES_PER_ELEMENT;
+    header[name] = { dtype, shape, data_offsets: [offset, offset + size] };
+    offset += size;
+    return { Type, shape, data };
+  });
+  let text = new TextEncoder().encode(JSON.stringify(header));
+  const padded = new Uint8Array(Math.ceil(text.length / 8) * 8).fill(0x20);
+  padded.set(text);
+  text = padded;
+  const out = new ArrayBuffer(8 + text.length + offset);
+  new DataView(out).setBigUint64(0, BigInt(text.length), true);
+  new Uint8Array(out, 8, text.length).set(text);
+  let at = 8 + text.length;
+  for (const { Type, shape, data } of parts) {
+    const view = new Type(out, at, shape[0] * shape[1]);
+    data.forEach((row, r) => view.set(row, r * shape[1]));
+    at += view.byteLength;
+  }
+  return out;
+}

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 from playwright.sync_api import Page, Response
+from safetensors.numpy import load
 
 from tests.e2e.helpers import api_trace, open_explorer, page_inputs, random_lstm
 
@@ -67,3 +68,19 @@ def test_csv_of_a_bidirectional_trace_has_a_direction_column(
     back = [dict(zip(header, line.split(","), strict=True)) for line in lines[7:]]
     assert [r["direction"] for r in back] == ["backward"] * 6
     assert np.float32(back[3]["h"]) == np.float32(api["layers"][0]["backward"]["h"][1][1])
+
+
+def test_a_long_sequence_is_sent_as_a_safetensors_body(page: Page, base_url: str) -> None:
+    requests: list[Any] = []
+    page.on("request", lambda r: requests.append(r) if r.url.endswith("/api/v1/trace") else None)
+    open_explorer(page, "?hidden=3&d=3&steps=800&seed=6&t=700")  # 2,400 numbers
+    sent = requests[0]
+    assert sent.headers["content-type"] == "application/vnd.safetensors"
+    blob = sent.post_data_buffer or b""
+    tensors = load(blob)
+    assert tensors["inputs"].dtype == np.float32 and tensors["inputs"].shape == (800, 3)
+    inputs = page_inputs(page)
+    np.testing.assert_array_equal(tensors["inputs"], np.asarray(inputs, dtype=np.float32))
+    api = api_trace(base_url, {"model": random_lstm(3, seed=6, input_size=3), "inputs": inputs})
+    shown = page.evaluate("Array.from(window.gatescope.app.trace.layers[0].c[700])")
+    assert shown == api["layers"][0]["c"][700]
