@@ -126,7 +126,9 @@ def _store_upload(
     try:
         if keras is not None:  # its config (or layout) says which layer is what
             fields["layout"] = "keras"
-            converted = convert_keras_file(fields["cell"], keras.config, tensors, keras.attrs, size)
+            converted = convert_keras_file(
+                fields["cell"], keras.config, tensors, keras.attrs, size, keras.legacy
+            )
         else:
             converted = convert(fields["cell"], tensors, prefix, size)
     except EngineError as exc:  # the file's fault, unless the prefix chose nothing there

@@ -129,6 +129,32 @@ def config_layers(
     return layers
 
 
+def legacy_layers(
+    config: Any, tensors: Mapping[str, Any], attrs: Mapping[str, Mapping[str, Any]]
+) -> list[KerasLayer]:
+    """The layers of a Keras 2 style .h5 full model (model_config, model_weights/<layer> with
+    its weight_names attribute), the weights' roles by their names (.../kernel:0)."""
+    layers = []
+    for entry in _layer_list(config):
+        kind, cfg = str(entry.get("class_name")), entry["config"]
+        name = str(cfg.get("name"))
+        listed = attrs.get(f"model_weights/{name}", {}).get("weight_names", [])
+        weights: dict[str, dict[str, str]] = {"forward": {}}
+        for wn in listed if isinstance(listed, list) else []:
+            parts = str(wn).removesuffix(":0").split("/")
+            path = f"model_weights/{name}/{wn}"
+            if path not in tensors:
+                raise LayoutError(f"layer {name} lists the weight {wn}, which is not in the file")
+            back = any(p.startswith("backward_") for p in parts[:-1])
+            weights.setdefault("backward" if back else "forward", {})[parts[-1]] = path
+        inner = None
+        if kind == "Bidirectional":
+            wrapped = cfg.get("layer")
+            inner = str(wrapped.get("class_name")) if isinstance(wrapped, Mapping) else None
+        layers.append(KerasLayer(name, kind, cfg, weights, inner))
+    return layers
+
+
 def group_names(attrs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """layer name -> its group, from "layers/<group>/vars" attributes {"name": ...}."""
     found = {}

@@ -271,11 +271,20 @@ def convert_keras_file(
     tensors: Mapping[str, Any],
     attrs: Mapping[str, Mapping[str, Any]],
     vocab_size: int | None,
+    legacy: bool = False,
 ) -> Converted:
-    """A .keras file (config: its config.json) or a lone .weights.h5 (config None) -> Converted."""
-    from app.engine.keras_config import config_layers, group_names, weights_file_layers
+    """A .keras file (config: its config.json), a lone .weights.h5 (config None) or a Keras 2
+    style .h5 full model (its model_config attribute as config, legacy True) -> Converted."""
+    from app.engine.keras_config import (
+        config_layers,
+        group_names,
+        legacy_layers,
+        weights_file_layers,
+    )
 
-    if config is None:
+    if legacy:
+        layers = legacy_layers(config, tensors, attrs)
+    elif config is None:
         layers = weights_file_layers(tensors)
     else:
         layers = config_layers(config, tensors, group_names(attrs))

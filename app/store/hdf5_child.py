@@ -76,7 +76,10 @@ class Reader:
         for key in KERAS_ATTRS:
             if key not in obj.attrs:
                 continue
-            size = h5py.h5a.open(obj.id, key.encode()).get_storage_size()
+            try:
+                size = h5py.h5a.open(obj.id, key.encode()).get_storage_size()
+            except RuntimeError:  # HDF5 reports an empty attribute's size as an error
+                size = 0
             if size > MAX_ATTR_BYTES:
                 raise Refused(413, f"attribute {key} of {where or '/'} has {size} bytes, "
                                    f"the limit is {MAX_ATTR_BYTES}")  # fmt: skip

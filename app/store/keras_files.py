@@ -23,6 +23,7 @@ class KerasFile:
     config: Any
     tensors: dict[str, np.ndarray]
     attrs: dict[str, dict[str, Any]]
+    legacy: bool = False  # a Keras 2 style .h5 full model (model_config, model_weights)
 
 
 def read_keras(data: bytes, limits: Any, child: ChildLimits, zipped: bool) -> KerasFile:
@@ -39,11 +40,12 @@ def read_keras(data: bytes, limits: Any, child: ChildLimits, zipped: bool) -> Ke
     content = read_hdf5(
         data, limits.max_tensors, limits.max_elements, limits.max_unpacked_bytes, child
     )
-    if config is None and "model_config" in content.attrs.get("", {}):
-        raise InvalidFile(
-            "this is a Keras 2 .h5 full model, which is not read; re-save it with Keras 3: "
-            'model.save("m.keras")', "file"
-        )  # fmt: skip
+    legacy = content.attrs.get("", {}).get("model_config")
+    if config is None and legacy is not None:
+        try:
+            return KerasFile(orjson.loads(str(legacy)), content.tensors, content.attrs, True)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidFile(f"the .h5 file's model_config is not JSON: {exc}", "file") from exc
     return KerasFile(config, content.tensors, content.attrs)
 
 

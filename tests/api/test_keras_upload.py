@@ -64,6 +64,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         folder = tmp_path_factory.mktemp(case)
         model.save(str(folder / "m.keras"))
         model.save_weights(str(folder / "m.weights.h5"))
+        model.save(str(folder / "m.h5"))  # the Keras 2 style full model (legacy HDF5)
         x = np.array([[VOCAB.index(c) for c in TEXT]]) if "embedding" in case else X
         outputs = []
         y = keras.ops.convert_to_tensor(x)
@@ -81,7 +82,7 @@ def _upload(client: TestClient, path: Path, cell: str, vocab: bool) -> Any:
     return client.post("/api/v1/models", data=data, files={"file": (path.name, path.read_bytes())})
 
 
-@pytest.mark.parametrize("filename", ["m.keras", "m.weights.h5"])
+@pytest.mark.parametrize("filename", ["m.keras", "m.weights.h5", "m.h5"])
 @pytest.mark.parametrize("case", CASES)
 def test_keras3_file_uploads_and_traces_like_keras(
     client: TestClient, saved: dict[str, Any], case: str, filename: str
