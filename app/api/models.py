@@ -175,7 +175,12 @@ def _store_upload(
 )
 async def upload_model(
     request: Request,
-    file: Annotated[UploadFile, File(description=".safetensors, .npz or .json weights")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description=".safetensors, .npz, .json weights, or a Keras .keras / .weights.h5 / .h5"
+        ),
+    ],
     cell: Annotated[CellName, Form(examples=["lstm"])],
     layout: Annotated[Literal["torch", "keras"], Form(examples=["torch"])] = "torch",
     name: Annotated[

@@ -104,13 +104,12 @@ def _check_chain(layers: list[Mapping[str, Any]]) -> None:
         previous = name
 
 
-def config_layers(
-    config: Any, tensors: Mapping[str, Any], names: Mapping[str, str]
-) -> list[KerasLayer]:
+def config_layers(config: Any, tensors: Mapping[str, Any]) -> list[KerasLayer]:
     """The layers of a .keras file's config in model order, with their weights' tensor names.
 
-    names: a layer's name -> its group ("layers/lstm_1"), from the vars groups' "name"
-    attribute; a layer not found there gets the group Keras numbers it by class.
+    Each layer's group is the one Keras itself loads it from: its class in snake case,
+    numbered by the layers of that class before it (not the layer's name, which Keras does
+    not address saved layers by).
     """
     counts: dict[str, int] = {}
     layers = []
@@ -120,7 +119,7 @@ def config_layers(
         n = counts.get(base, 0)
         counts[base] = n + 1
         name = str(cfg.get("name", base))
-        group = names.get(name, f"layers/{base}" + (f"_{n}" if n else ""))
+        group = f"layers/{base}" + (f"_{n}" if n else "")  # how Keras addresses it on load
         inner = None
         if kind == "Bidirectional":
             wrapped = cfg.get("layer")
@@ -153,16 +152,6 @@ def legacy_layers(
             inner = str(wrapped.get("class_name")) if isinstance(wrapped, Mapping) else None
         layers.append(KerasLayer(name, kind, cfg, weights, inner))
     return layers
-
-
-def group_names(attrs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """layer name -> its group, from "layers/<group>/vars" attributes {"name": ...}."""
-    found = {}
-    for path, values in attrs.items():
-        m = re.fullmatch(r"(layers/[^/]+)/vars", path)
-        if m and isinstance(values.get("name"), str):
-            found[values["name"]] = m[1]
-    return found
 
 
 _BY_SNAKE = {

@@ -275,17 +275,12 @@ def convert_keras_file(
 ) -> Converted:
     """A .keras file (config: its config.json), a lone .weights.h5 (config None) or a Keras 2
     style .h5 full model (its model_config attribute as config, legacy True) -> Converted."""
-    from app.engine.keras_config import (
-        config_layers,
-        group_names,
-        legacy_layers,
-        weights_file_layers,
-    )
+    from app.engine.keras_config import config_layers, legacy_layers, weights_file_layers
 
     if legacy:
         layers = legacy_layers(config, tensors, attrs)
     elif config is None:
         layers = weights_file_layers(tensors)
     else:
-        layers = config_layers(config, tensors, group_names(attrs))
+        layers = config_layers(config, tensors)
     return convert_keras_model(cell, layers, tensors, vocab_size)

@@ -195,3 +195,45 @@ def test_weights_h5_with_two_dense_layers_asks_for_the_keras_file(
     res = _upload(client, tmp_path / "m.weights.h5", "lstm", False)
     assert res.status_code == 422, res.text
     assert "several Dense layers" in res.json()["message"] and ".keras" in res.json()["message"]
+
+
+def _config_zip(layers: list[dict[str, Any]], weights: bytes) -> bytes:
+    import io
+    import zipfile
+
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": layers}}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("metadata.json", "{}")
+        z.writestr("model.weights.h5", weights)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("place", "refused"), [("before", True), ("between", True), ("after", False)]
+)
+def test_a_custom_layer_is_refused_by_name_only_where_it_matters(
+    client: TestClient, saved: dict[str, Any], place: str, refused: bool
+) -> None:
+    """A hand-written config (no Keras needed to read it) around the saved LSTM's weights."""
+    weights = (saved["stacked_lstm"]["folder"] / "m.weights.h5").read_bytes()
+    entry = {"class_name": "my_pkg>Wobble", "config": {"name": "wobble"}}
+    rnns = [{"class_name": "LSTM", "config": {"name": n}} for n in ("lstm", "lstm_1")]
+    dense = {"class_name": "Dense", "config": {"name": "dense"}}
+    layers = {"before": [entry, *rnns, dense], "between": [rnns[0], entry, rnns[1], dense],
+              "after": [*rnns, dense, entry]}[place]  # fmt: skip
+    blob = _config_zip(layers, weights)
+    res = client.post("/api/v1/models", data={"cell": "lstm"}, files={"file": ("m.keras", blob)})
+    if refused:
+        assert res.status_code == 422, res.text
+        assert "wobble (my_pkg>Wobble)" in res.json()["message"]
+    else:
+        assert res.status_code == 201, res.text
+
+
+def test_a_corrupt_keras_upload_is_422_and_the_server_still_answers(client: TestClient) -> None:
+    blob = _config_zip([], b"\x89HDF\r\n\x1a\n" + bytes(range(256)) * 4)
+    res = client.post("/api/v1/models", data={"cell": "lstm"}, files={"file": ("m.keras", blob)})
+    assert res.status_code == 422 and res.json()["details"][0]["field"] == "file", res.text
+    assert client.get("/api/v1/models").status_code == 200
