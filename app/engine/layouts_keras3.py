@@ -68,8 +68,8 @@ def _check_rnn(la: KerasLayer, cell: str, kind: str | None, cfg: Mapping[str, An
     if kind is not None and cell not in _CELL_OF[kind]:
         want = " or ".join(_CELL_OF[kind])
         raise LayoutError(f"layer {la.name} is a {kind}: upload it with cell {want}", "cell")
-    act = cfg.get("activation", "tanh")
     expect = "relu" if cell == "rnn_relu" else "tanh"
+    act = cfg.get("activation", expect)  # a lone .weights.h5 has no config: the cell's own
     if act != expect:
         raise LayoutError(
             f"layer {la.name} has activation {act!r}; cell {cell} computes {expect}"

@@ -177,6 +177,27 @@ def test_bidirectional_merge_modes_other_than_concat_are_refused(
     assert res.status_code == 422 and f"merge_mode {mode!r}" in res.json()["message"], res.text
 
 
+def test_a_relu_simple_rnn_uploads_with_cell_rnn_relu_from_either_file(
+    client: TestClient, tmp_path: Path
+) -> None:
+    keras = _keras()
+    L = keras.layers
+    model = keras.Sequential(
+        [keras.Input((None, 3)), L.SimpleRNN(3, activation="relu", return_sequences=True)]
+    )
+    model.save(str(tmp_path / "m.keras"))
+    model.save_weights(str(tmp_path / "m.weights.h5"))
+    expect = keras.ops.convert_to_numpy(model(X))[0]
+    for name in ("m.keras", "m.weights.h5"):
+        res = _upload(client, tmp_path / name, "rnn_relu", False)
+        assert res.status_code in (200, 201), res.text  # the same weights: the same model
+        body = {"model": {"id": res.json()["id"]}, "inputs": X[0].tolist(), "dtype": "float64"}
+        h = client.post("/api/v1/trace", json=body).json()["layers"][0]["h"]
+        np.testing.assert_allclose(h, expect, atol=1e-5)
+    refused = _upload(client, tmp_path / "m.keras", "rnn_tanh", False)
+    assert refused.status_code == 422 and "upload with cell rnn_relu" in refused.json()["message"]
+
+
 def test_the_wrong_cell_for_a_keras_file_names_the_right_one(
     client: TestClient, saved: dict[str, Any]
 ) -> None:
