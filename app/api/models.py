@@ -15,8 +15,9 @@ from app.api.resolve import model_from_params
 from app.api.responses import ModelList, ModelSummary, UploadResponse, errors
 from app.api.schemas import CellName
 from app.config import Settings
-from app.engine import EngineError, convert_keras, convert_torch
+from app.engine import EngineError, convert_keras, convert_keras_file, convert_torch
 from app.store import FileLimits, ModelInfo, ModelStore, read_tensors
+from app.store.uploads import is_keras_upload, read_keras_upload
 
 models_router = APIRouter(tags=["models"])
 BINARY = {"type": "string", "format": "binary"}
@@ -117,11 +118,19 @@ def _store_upload(
     the file's tensors."""
     limits = FileLimits(max_elements=max(settings.max_parameters * 4, 1 << 20),
                         max_unpacked_bytes=settings.max_upload_bytes * 4)  # fmt: skip
-    tensors = read_tensors(filename, data, limits)
-    convert = convert_keras if fields["layout"] == "keras" else convert_torch
     vocab = fields["vocab"]
+    size = None if vocab is None else len(vocab)
+    keras = read_keras_upload(filename, data, limits) if is_keras_upload(filename, data) else None
+    tensors = read_tensors(filename, data, limits) if keras is None else keras.tensors
+    convert = convert_keras if fields["layout"] == "keras" else convert_torch
     try:
-        converted = convert(fields["cell"], tensors, prefix, None if vocab is None else len(vocab))
+        if keras is not None:  # its config (or layout) says which layer is what
+            fields["layout"] = "keras"
+            converted = convert_keras_file(
+                fields["cell"], keras.config, tensors, keras.attrs, size, keras.legacy
+            )
+        else:
+            converted = convert(fields["cell"], tensors, prefix, size)
     except EngineError as exc:  # the file's fault, unless the prefix chose nothing there
         raise ApiError(422, "invalid_input", str(exc), exc.field or "file") from exc
     params, readout = converted.params, converted.readout
@@ -149,7 +158,10 @@ def _store_upload(
     }
     stored, token = store.add(params, readout, info)
     ignored = [{"name": n, "reason": why, "code": why.code} for n, why in converted.ignored.items()]
-    return stored, token, {"used_tensors": converted.used, "ignored_tensors": ignored}
+    account = {"used_tensors": converted.used, "ignored_tensors": ignored}
+    if converted.roles:  # which Keras layer and direction each tensor came from
+        account["tensor_roles"] = [{"name": n, **r} for n, r in converted.roles.items()]
+    return stored, token, account
 
 
 @models_router.post(
@@ -163,7 +175,12 @@ def _store_upload(
 )
 async def upload_model(
     request: Request,
-    file: Annotated[UploadFile, File(description=".safetensors, .npz or .json weights")],
+    file: Annotated[
+        UploadFile,
+        File(
+            description=".safetensors, .npz, .json weights, or a Keras .keras / .weights.h5 / .h5"
+        ),
+    ],
     cell: Annotated[CellName, Form(examples=["lstm"])],
     layout: Annotated[Literal["torch", "keras"], Form(examples=["torch"])] = "torch",
     name: Annotated[

@@ -124,6 +124,14 @@ class IgnoredTensor(BaseModel):
     ] = Field(description="The kind of reason, for translations.")  # fmt: skip
 
 
+class TensorRole(BaseModel):
+    name: str = Field(examples=["layers/bidirectional/backward_layer/cell/vars/0"])
+    keras_layer: str = Field(description="The Keras layer it belongs to.")
+    layer: int | None = Field(description="The engine's layer k (null: embedding, readout).")
+    direction: Literal["forward", "backward"] | None = None
+    became: list[str] = Field(examples=[["weight_ih_l0_reverse"]])
+
+
 class UploadResponse(ModelSummary):
     delete_token: str | None = Field(
         description="Needed to delete the model (X-Delete-Token header); shown once. null when "
@@ -136,6 +144,11 @@ class UploadResponse(ModelSummary):
     )
     ignored_tensors: list[IgnoredTensor] = Field(
         description="The file's other tensors, each with the reason it was left out."
+    )
+    tensor_roles: list[TensorRole] | None = Field(
+        default=None,
+        description="Keras 3 files: each tensor taken, its Keras layer, direction and the "
+        "engine tensors it became.",
     )
 
 

@@ -4,6 +4,7 @@ from app.engine.backward import LOSS_KINDS, GradientFlow, Gradients, Loss, backw
 from app.engine.errors import EngineError, LayoutError, ShapeError
 from app.engine.layouts_account import Converted
 from app.engine.layouts_keras import convert_keras, from_keras, to_keras
+from app.engine.layouts_keras3 import convert_keras_file
 from app.engine.layouts_torch import convert_torch, from_torch
 from app.engine.live import initial_state, step
 from app.engine.params import init_params, model_sizes
@@ -29,6 +30,7 @@ __all__ = [
     "Trace",
     "backward",
     "convert_keras",
+    "convert_keras_file",
     "convert_torch",
     "from_keras",
     "from_torch",

@@ -18,6 +18,7 @@ A vocabulary that neither fits the RNN's inputs nor an embedding is refused with
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,8 @@ class Converted:
     used: list[str]  # tensor names taken, sorted
     ignored: dict[str, Reason]  # tensor name -> why it was left out
     folded: str | None = None  # the embedding folded into weight_ih_l0
+    # tensor name -> {keras_layer, layer, direction, became} (Keras 3 files; else empty)
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Accepted: ``.safetensors`` (the header's sizes and offsets are checked against the file before
 the safetensors library reads it), ``.npz`` (each member's .npy header is checked against its
 size, object arrays are refused, nothing is unpickled) and ``.json`` (``{name: nested lists}``).
-Pickles (.pt, .pth, .pkl, ...) and HDF5 files are refused without being opened.
+Keras 3 ``.keras`` and ``.weights.h5`` files are read by app.store.keras_files (HDF5 only ever
+in a child process with limits). Pickles (.pt, .pth, .pkl, ...) are refused without being opened.
 """
 
 import io
@@ -18,6 +19,8 @@ import orjson
 import safetensors
 
 from app.store.errors import FileTooLarge, InvalidFile, StoreError, UnsupportedFile
+from app.store.hdf5 import ChildLimits
+from app.store.keras_files import KerasFile, read_keras
 
 TORCH_HINT = (
     "Gatescope never loads pickles. Export the state_dict to safetensors and upload that:\n"
@@ -25,14 +28,12 @@ TORCH_HINT = (
     '    save_file(model.state_dict(), "model.safetensors")'
 )
 KERAS_HINT = (
-    "Gatescope does not read HDF5/Keras files. Save the weights as .npz and upload that "
-    "with layout=keras:\n"
-    "    import numpy as np\n"
-    '    np.savez("weights.npz", **{w.path: w.numpy() for w in model.weights})'
+    'Gatescope reads Keras 3 files: save the whole model with model.save("m.keras") (or '
+    'its weights with model.save_weights("m.weights.h5")) and upload that file'
 )
 PICKLE_SUFFIXES = frozenset({".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".joblib", ".tar"})
 HDF5_SUFFIXES = frozenset({".h5", ".hdf5", ".keras"})
-SUFFIXES = (".safetensors", ".npz", ".json")
+SUFFIXES = (".safetensors", ".npz", ".json", ".keras", ".weights.h5")
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 _SAFETENSORS_DTYPES: dict[str, Any] = {
@@ -61,7 +62,7 @@ def read_tensors(filename: str, data: bytes, limits: FileLimits) -> dict[str, np
         raise UnsupportedFile(f"{filename!r} is a pickle (a PyTorch {suffix or '.pt'} file?). "
                               f"{TORCH_HINT}", "file")  # fmt: skip
     if suffix in HDF5_SUFFIXES or data.startswith(HDF5_MAGIC):
-        raise UnsupportedFile(f"{filename!r} is an HDF5/Keras file. {KERAS_HINT}", "file")
+        return read_keras_upload(filename, data, limits).tensors
     if suffix == ".safetensors":
         return _safetensors(data, limits)
     if suffix == ".npz":
@@ -71,6 +72,23 @@ def read_tensors(filename: str, data: bytes, limits: FileLimits) -> dict[str, np
     raise UnsupportedFile(
         f"{filename!r} has the type {suffix or '(none)'}; upload {', '.join(SUFFIXES)}", "file"
     )
+
+
+def read_keras_upload(
+    filename: str, data: bytes, limits: FileLimits, child: ChildLimits | None = None
+) -> KerasFile:
+    """A Keras 3 .keras zip or .weights.h5 (HDF5 read in a child process with limits)."""
+    zipped = data[:4] == b"PK\x03\x04"
+    if not zipped and not data.startswith(HDF5_MAGIC):
+        what = "a zip (.keras)" if filename.lower().endswith(".keras") else "HDF5"
+        raise InvalidFile(f"{filename!r} is not {what}: {KERAS_HINT}", "file")
+    return read_keras(data, limits, child or ChildLimits(), zipped)
+
+
+def is_keras_upload(filename: str, data: bytes) -> bool:
+    """A .keras / .h5 name or HDF5 bytes: read by read_keras_upload."""
+    suffix = PurePosixPath(filename.lower()).suffix
+    return suffix in HDF5_SUFFIXES or data.startswith(HDF5_MAGIC)
 
 
 def _looks_like_pickle(data: bytes) -> bool:
@@ -98,6 +116,13 @@ def _check_name(name: Any) -> str:
 
 
 def _safetensors(data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
+    return safetensors_tensors(data, limits)[0]
+
+
+def safetensors_tensors(
+    data: bytes, limits: FileLimits
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """A safetensors blob's arrays (checked against the limits) and its string metadata."""
     if len(data) < 8:
         raise InvalidFile(f"the file is {len(data)} bytes, too short for a safetensors header")
     size = int.from_bytes(data[:8], "little")
@@ -113,7 +138,8 @@ def _safetensors(data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
         raise InvalidFile(f"the safetensors header is not valid JSON: {exc}") from exc
     if not isinstance(header, dict):
         raise InvalidFile("the safetensors header is not a JSON object")
-    header.pop("__metadata__", None)
+    metadata = header.pop("__metadata__", None)
+    metadata = metadata if isinstance(metadata, dict) else {}
     if len(header) > limits.max_tensors:
         raise FileTooLarge(
             f"the file holds {len(header)} tensors, the limit is {limits.max_tensors}"
@@ -148,7 +174,8 @@ def _safetensors(data: bytes, limits: FileLimits) -> dict[str, np.ndarray]:
         )
         raw = _bfloat16(raw) if entry["dtype"] == "BF16" else raw
         tensors[name] = raw.reshape(entry["shape"])
-    return {name: tensors[name] for name in header}  # the file's order, not the library's
+    ordered = {name: tensors[name] for name in header}  # the file's order, not the library's
+    return ordered, {str(k): str(v) for k, v in metadata.items()}
 
 
 def _bfloat16(bits: np.ndarray) -> np.ndarray:
