@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +41,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import safetensors.numpy  # noqa: E402
 
-from app.engine import init_params, run_trace  # noqa: E402
+from bench.api_baselines import engine_time, torch_time  # noqa: E402
 from bench.results import cpu_name, free_port, stop, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -111,38 +111,6 @@ class Client:
         found = re.findall(r"(\w+);dur=([\d.]+)", res.getheader("server-timing") or "")
         self.timing = {name: float(ms) / 1e3 for name, ms in found}
         return took, res.status, len(data)
-
-
-def engine_time(T: int, D: int, H: int, dtype: str) -> Callable[[], float]:
-    params = init_params("lstm", D, H, 1, 0)
-    x = np.random.default_rng(0).uniform(-1, 1, (T, D)).round(4)
-
-    def once() -> float:
-        t0 = time.perf_counter()
-        run_trace("lstm", params, x, dtype=np.dtype(dtype))
-        return time.perf_counter() - t0
-
-    return once
-
-
-def torch_time(T: int, D: int, H: int, dtype: str) -> Callable[[], float] | None:
-    """torch.nn.LSTM's forward pass (h and c only) for the same sizes, one thread; None
-    without torch."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    torch.set_num_threads(1)
-    lstm = torch.nn.LSTM(D, H).to(getattr(torch, dtype))
-    x = torch.from_numpy(np.random.default_rng(0).uniform(-1, 1, (T, D))).to(getattr(torch, dtype))
-
-    def once() -> float:
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            lstm(x)
-        return time.perf_counter() - t0
-
-    return once
 
 
 # #16: round trip / torch.nn.LSTM forward, same dtype, no Accept-Encoding (loopback).
