@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import settings_of, store_of
 from app.api.errors import ApiError
 from app.api.limits import check_parameters, check_vocab, check_weight_values
+from app.api.onnx_upload import onnx_upload, read_onnx_upload
 from app.api.resolve import model_from_params
 from app.api.responses import ModelList, ModelSummary, UploadResponse, errors
 from app.api.schemas import CellName
@@ -117,11 +118,16 @@ def _store_upload(
     the file's tensors."""
     limits = FileLimits(max_elements=max(settings.max_parameters * 4, 1 << 20),
                         max_unpacked_bytes=settings.max_upload_bytes * 4)  # fmt: skip
-    tensors = read_tensors(filename, data, limits)
-    convert = convert_keras if fields["layout"] == "keras" else convert_torch
     vocab = fields["vocab"]
     try:
-        converted = convert(fields["cell"], tensors, prefix, None if vocab is None else len(vocab))
+        if onnx_upload(filename, fields):
+            converted = read_onnx_upload(fields["cell"], data, limits)
+        else:
+            tensors = read_tensors(filename, data, limits)
+            convert = convert_keras if fields["layout"] == "keras" else convert_torch
+            converted = convert(
+                fields["cell"], tensors, prefix, None if vocab is None else len(vocab)
+            )
     except EngineError as exc:  # the file's fault, unless the prefix chose nothing there
         raise ApiError(422, "invalid_input", str(exc), exc.field or "file") from exc
     params, readout = converted.params, converted.readout
@@ -163,9 +169,11 @@ def _store_upload(
 )
 async def upload_model(
     request: Request,
-    file: Annotated[UploadFile, File(description=".safetensors, .npz or .json weights")],
+    file: Annotated[
+        UploadFile, File(description=".safetensors, .npz, .json weights or an .onnx model")
+    ],
     cell: Annotated[CellName, Form(examples=["lstm"])],
-    layout: Annotated[Literal["torch", "keras"], Form(examples=["torch"])] = "torch",
+    layout: Annotated[Literal["torch", "keras", "onnx"], Form(examples=["torch"])] = "torch",
     name: Annotated[
         str | None, Form(description="Shown in lists; default: file name", examples=["chars"])
     ] = None,
