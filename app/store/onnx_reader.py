@@ -35,6 +35,7 @@ SIDE_OPS = frozenset(
 )
 MAX_NODES = 10_000
 _DTYPES = {1: np.float32, 10: np.float16, 11: np.float64}
+_INT_DTYPES = {6: np.int32, 7: np.int64}  # shapes and axes that Reshape/Squeeze read
 _INPUTS = {
     "LSTM": ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"),
     "GRU": ("X", "W", "R", "B", "sequence_lens", "initial_h"),
@@ -74,6 +75,12 @@ def read_onnx(data: bytes, max_tensors: int, max_elements: int) -> OnnxModel:
         raise FileTooLarge(
             f"the graph has {len(graph.initializer)} initializers, the limit is {max_tensors}"
         )
+    if not any(node.op_type in RECURRENT for node in graph.node):
+        raise InvalidFile(
+            "the graph holds no LSTM, GRU or RNN op (torch's default dynamo exporter writes "
+            "nn.RNN as unrolled MatMul/Tanh steps); export with torch.onnx.export(model, "
+            "(x,), path, dynamo=False)"
+        )
     inits = _initializers(graph, max_elements)
     return _chain(graph, inits)
 
@@ -88,10 +95,10 @@ def _initializers(graph: Any, max_elements: int) -> dict[str, np.ndarray]:
                 f"initializer {name} keeps its data in an external file; Gatescope reads one "
                 "file only: save with onnx.save(model, path, save_as_external_data=False)"
             )
-        if t.data_type not in _DTYPES:
+        if t.data_type not in _DTYPES and t.data_type not in _INT_DTYPES:
             raise InvalidFile(
-                f"initializer {name} has ONNX dtype {t.data_type}; only float16, "
-                "float32 and float64 weights are read"
+                f"initializer {name} has ONNX dtype {t.data_type}; only float16/32/64 "
+                "weights and int32/64 shapes are read"
             )
         dims = tuple(int(d) for d in t.dims)
         if any(d < 0 for d in dims):
@@ -103,7 +110,7 @@ def _initializers(graph: Any, max_elements: int) -> dict[str, np.ndarray]:
                 f"initializer {name} has dims {dims}; the file may hold at most "
                 f"{max_elements} numbers"
             )
-        dtype = np.dtype(_DTYPES[t.data_type]).newbyteorder("<")
+        dtype = np.dtype({**_DTYPES, **_INT_DTYPES}[t.data_type]).newbyteorder("<")
         if t.raw_data:
             if len(t.raw_data) != count * dtype.itemsize:
                 raise InvalidFile(
@@ -113,6 +120,8 @@ def _initializers(graph: Any, max_elements: int) -> dict[str, np.ndarray]:
             arr = np.frombuffer(t.raw_data, dtype).reshape(dims)
         else:
             values = t.double_data if t.data_type == 11 else t.float_data
+            if t.data_type in _INT_DTYPES:
+                values = t.int64_data if t.data_type == 7 else t.int32_data
             if t.data_type == 10:
                 values = np.array(t.int32_data, np.uint16).view(np.float16)
             if len(values) != count:
@@ -120,7 +129,7 @@ def _initializers(graph: Any, max_elements: int) -> dict[str, np.ndarray]:
                     f"initializer {name}: dims {dims} need {count} numbers, it holds {len(values)}"
                 )
             arr = np.array(values, dtype).reshape(dims)
-        arrays[name] = arr.astype(np.float64)
+        arrays[name] = arr.astype(np.float64) if t.data_type in _DTYPES else arr.copy()
     return arrays
 
 

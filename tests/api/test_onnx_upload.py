@@ -47,11 +47,17 @@ def _model(torch: Any, kind: str, layers: int, bidirectional: bool, head: bool) 
     return Net().eval()
 
 
-def _export(torch: Any, model: Any, x: Any) -> bytes:
+def _export(torch: Any, model: Any, x: Any, dynamo: bool = False) -> bytes:
+    """torch.onnx.export as a user runs it: the default (dynamo) exporter or the TorchScript one."""
+    if dynamo:
+        try:
+            import onnxscript  # noqa: F401
+        except ImportError:
+            skip_or_fail("the dynamo exporter needs onnxscript (pip install '.[test]')")
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), buffer, dynamo=False)
+        torch.onnx.export(model, (x,), buffer, dynamo=dynamo, verbose=False)
     return buffer.getvalue()
 
 
@@ -91,17 +97,19 @@ def _gates(torch: Any, kind: str, rnn: Any, k: int, sfx: str, x: Any) -> dict[st
 
 
 CASES = [
-    ("lstm", 1, False, True),
-    ("gru", 1, False, False),
-    ("rnn_tanh", 1, False, True),
-    ("lstm", 2, True, True),
-    ("gru", 2, True, True),
+    ("lstm", 1, False, True, False),
+    ("gru", 1, False, False, False),
+    ("rnn_tanh", 1, False, True, False),
+    ("lstm", 2, True, True, False),
+    ("gru", 2, True, True, False),
+    ("lstm", 2, True, True, True),  # torch.onnx.export's default exporter (dynamo)
+    ("gru", 1, True, False, True),
 ]
 
 
-@pytest.mark.parametrize(("kind", "layers", "bidirectional", "head"), CASES)
+@pytest.mark.parametrize(("kind", "layers", "bidirectional", "head", "dynamo"), CASES)
 def test_torch_onnx_export_uploads_and_traces_like_torch(
-    client: TestClient, kind: str, layers: int, bidirectional: bool, head: bool
+    client: TestClient, kind: str, layers: int, bidirectional: bool, head: bool, dynamo: bool
 ) -> None:
     torch = _torch()
     model = _model(torch, kind, layers, bidirectional, head)
@@ -109,7 +117,7 @@ def test_torch_onnx_export_uploads_and_traces_like_torch(
     res = client.post(
         "/api/v1/models",
         data={"cell": kind, "name": "exported", "vocab": json.dumps(VOCAB)},
-        files={"file": ("model.onnx", _export(torch, model, x))},
+        files={"file": ("model.onnx", _export(torch, model, x, dynamo))},
     )
     assert res.status_code == 201, res.text
     info = res.json()
@@ -138,7 +146,9 @@ def test_torch_onnx_export_uploads_and_traces_like_torch(
         if head:
             np.testing.assert_allclose(traced["readout"]["logits"], out.numpy(), atol=1e-5)
         else:
-            np.testing.assert_allclose(traced["layers"][-1]["h"], out.numpy(), atol=1e-5)
+            top_h = [traced["layers"][-1]["h"]]
+            top_h += [traced["layers"][-1]["backward"]["h"]] if bidirectional else []
+            np.testing.assert_allclose(np.concatenate(top_h, -1), out.numpy(), atol=1e-5)
 
 
 def test_onnx_upload_refuses_a_keras_layout_and_a_wrong_cell(client: TestClient) -> None:
@@ -152,3 +162,11 @@ def test_onnx_upload_refuses_a_keras_layout_and_a_wrong_cell(client: TestClient)
     assert res.status_code == 422 and "layout" in res.text
     res = client.post("/api/v1/models", data={"cell": "lstm"}, files={"file": ("m.onnx", blob)})
     assert res.status_code == 422 and "holds a gru model" in res.text
+
+
+def test_dynamo_export_of_a_plain_rnn_is_refused_with_what_to_do(client: TestClient) -> None:
+    torch = _torch()
+    model = _model(torch, "rnn_tanh", 1, False, True)
+    blob = _export(torch, model, torch.zeros(3, 1, len(VOCAB)), dynamo=True)
+    res = client.post("/api/v1/models", data={"cell": "rnn_tanh"}, files={"file": ("m.onnx", blob)})
+    assert res.status_code == 422 and "dynamo=False" in res.json()["message"]
