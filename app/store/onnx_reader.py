@@ -77,9 +77,10 @@ def read_onnx(data: bytes, max_tensors: int, max_elements: int) -> OnnxModel:
         )
     if not any(node.op_type in RECURRENT for node in graph.node):
         raise InvalidFile(
-            "the graph holds no LSTM, GRU or RNN op (torch's default dynamo exporter writes "
-            "nn.RNN as unrolled MatMul/Tanh steps); export with torch.onnx.export(model, "
-            "(x,), path, dynamo=False)"
+            "the graph holds no LSTM, GRU or RNN op: its recurrence is unrolled into "
+            "MatMul/Sigmoid/Tanh steps (torch's default dynamo exporter does this for nn.RNN, "
+            "Keras's model.export(format='onnx') for every layer). Export with "
+            "torch.onnx.export(model, (x,), path, dynamo=False), or Keras with tf2onnx"
         )
     inits = _initializers(graph, max_elements)
     return _chain(graph, inits)
