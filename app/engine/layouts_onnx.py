@@ -88,7 +88,9 @@ def convert_onnx(
         w_name, w = op.tensors["W"]
         r_name, r = op.tensors["R"]
         gates = len(_ORDER[op.op_type])
-        h = int(op.attrs.get("hidden_size", r.shape[-1] if r.ndim == 3 else 0))
+        h = op.attrs.get("hidden_size", r.shape[-1] if r.ndim == 3 else 0)
+        if not isinstance(h, int) or h < 1:
+            raise LayoutError(f"{where}: hidden_size {h!r} is not a positive whole number", "file")
         if r.shape != (dirs, gates * h, h) or w.ndim != 3 or w.shape[:2] != (dirs, gates * h):
             raise LayoutError(
                 f"{where}: W {w.shape} and R {r.shape} do not fit {dirs} "

@@ -181,6 +181,8 @@ def _chain(graph: Any, inits: dict[str, np.ndarray]) -> OnnxModel:
     while name in producer:  # walk back from the output to the graph input
         node = nodes[producer[name]]
         attrs = _attrs(node)
+        if not node.input or not node.input[0]:
+            raise InvalidFile(f"{_label(node)} stands on the path but reads no input")
         if node.op_type in RECURRENT:
             if name != node.output[0]:
                 raise InvalidFile(
