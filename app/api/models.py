@@ -185,7 +185,8 @@ async def upload_model(
         str | None, Form(description="Module prefix of the RNN", examples=["lstm."])
     ] = None,
 ) -> JSONResponse:
-    """Upload weights under PyTorch state_dict names (layout torch) or Keras names.
+    """Upload weights under PyTorch state_dict names (layout torch) or Keras names, or an
+    .onnx model with LSTM/GRU/RNN ops (layout onnx, taken from the file; docs/onnx.md).
 
     A readout (`<name>.weight` V x H and its bias) is taken when nothing else in the file can
     stand between the RNN and it; an embedding (V x D, no bias) is folded into the first layer
