@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.deps import settings_of, store_of
 from app.api.errors import ApiError
 from app.api.limits import check_parameters, check_vocab, check_weight_values
+from app.api.onnx_upload import onnx_upload, read_onnx_upload
 from app.api.resolve import model_from_params
 from app.api.responses import ModelList, ModelSummary, UploadResponse, errors
 from app.api.schemas import CellName
@@ -120,17 +121,21 @@ def _store_upload(
                         max_unpacked_bytes=settings.max_upload_bytes * 4)  # fmt: skip
     vocab = fields["vocab"]
     size = None if vocab is None else len(vocab)
-    keras = read_keras_upload(filename, data, limits) if is_keras_upload(filename, data) else None
-    tensors = read_tensors(filename, data, limits) if keras is None else keras.tensors
+    is_onnx = onnx_upload(filename, fields)  # the layout comes from the file
+    keras = None
+    if not is_onnx and is_keras_upload(filename, data):
+        keras = read_keras_upload(filename, data, limits)
     convert = convert_keras if fields["layout"] == "keras" else convert_torch
     try:
-        if keras is not None:  # its config (or layout) says which layer is what
+        if is_onnx:
+            converted = read_onnx_upload(fields["cell"], data, limits)
+        elif keras is not None:  # its config (or layout) says which layer is what
             fields["layout"] = "keras"
             converted = convert_keras_file(
-                fields["cell"], keras.config, tensors, keras.attrs, size, keras.legacy
+                fields["cell"], keras.config, keras.tensors, keras.attrs, size, keras.legacy
             )
         else:
-            converted = convert(fields["cell"], tensors, prefix, size)
+            converted = convert(fields["cell"], read_tensors(filename, data, limits), prefix, size)
     except EngineError as exc:  # the file's fault, unless the prefix chose nothing there
         raise ApiError(422, "invalid_input", str(exc), exc.field or "file") from exc
     params, readout = converted.params, converted.readout
@@ -178,11 +183,12 @@ async def upload_model(
     file: Annotated[
         UploadFile,
         File(
-            description=".safetensors, .npz, .json weights, or a Keras .keras / .weights.h5 / .h5"
+            description=".safetensors, .npz, .json weights, a Keras .keras / .weights.h5 / .h5 "
+            "or an .onnx model"
         ),
     ],
     cell: Annotated[CellName, Form(examples=["lstm"])],
-    layout: Annotated[Literal["torch", "keras"], Form(examples=["torch"])] = "torch",
+    layout: Annotated[Literal["torch", "keras", "onnx"], Form(examples=["torch"])] = "torch",
     name: Annotated[
         str | None, Form(description="Shown in lists; default: file name", examples=["chars"])
     ] = None,
@@ -194,7 +200,8 @@ async def upload_model(
         str | None, Form(description="Module prefix of the RNN", examples=["lstm."])
     ] = None,
 ) -> JSONResponse:
-    """Upload weights under PyTorch state_dict names (layout torch) or Keras names.
+    """Upload weights under PyTorch state_dict names (layout torch) or Keras names, or an
+    .onnx model with LSTM/GRU/RNN ops (layout onnx, taken from the file; docs/onnx.md).
 
     A readout (`<name>.weight` V x H and its bias) is taken when nothing else in the file can
     stand between the RNN and it; an embedding (V x D, no bias) is folded into the first layer

@@ -70,7 +70,9 @@ def read_tensors(filename: str, data: bytes, limits: FileLimits) -> dict[str, np
     if suffix == ".json":
         return _json(data, limits)
     raise UnsupportedFile(
-        f"{filename!r} has the type {suffix or '(none)'}; upload {', '.join(SUFFIXES)}", "file"
+        f"{filename!r} has the type {suffix or '(none)'}; upload {', '.join(SUFFIXES)} "
+        "weights or an .onnx model",
+        "file",
     )
 
 

@@ -106,7 +106,9 @@ CASES = [
     BadUpload("pt_renamed_safetensors", "model.safetensors", "torch_pt", status=(415, 422)),
     BadUpload("raw_pickle_bin", "model.bin", "raw_pickle", status=(415,), says="pickle"),
     BadUpload("raw_pickle_renamed", "model.safetensors", "raw_pickle", status=(415, 422)),
-    BadUpload("hdf5", "model.h5", "hdf5", status=(415,)),
+    # HDF5 is read now (Keras files, in a child process): a corrupt one is the file's fault
+    BadUpload("hdf5_corrupt", "model.h5", "hdf5", status=(422,), says="hdf5"),
+    BadUpload("onnx_garbage", "model.onnx", "text", status=(422,)),
     BadUpload("unknown_type", "model.txt", "text", status=(415,), says=".txt"),
     BadUpload("no_extension", "model", "good", status=(415,)),
     BadUpload("empty_file", "model.safetensors", "empty", status=(400, 422)),
