@@ -76,21 +76,24 @@ def playback(page: Page, url: str, speed: int) -> dict[str, float]:
 def new_trace_latency(page: Page, url: str, rounds: int = 7) -> list[float]:
     page.goto(f"{url}/?hidden=64&d=32&steps=256&t=100")
     wait_ready(page)
-    times = []
-    for seed in range(1, rounds + 1):
-        page.evaluate("window.gatescope.latency = null")
-        page.fill("#seed", str(seed))
-        page.dispatch_event("#seed", "change")
-        # Polled from here: the page's CSP forbids the eval a JS predicate would need.
-        latency = None
-        deadline = time.monotonic() + 10
-        while latency is None and time.monotonic() < deadline:
-            page.wait_for_timeout(10)
-            latency = page.evaluate("window.gatescope.latency")
-        if latency is None:
-            raise RuntimeError("the new trace was not drawn within 10 s")
-        times.append(float(latency))
-    return times
+    return [seed_change_latency(page, seed, 10) for seed in range(1, rounds + 1)]
+
+
+def seed_change_latency(page: Page, seed: int, timeout_s: float) -> float:
+    """Change the seed and wait for the new trace's first drawn frame: the page's measured
+    ms from the change event to that frame."""
+    page.evaluate("window.gatescope.latency = null")
+    page.fill("#seed", str(seed))
+    page.dispatch_event("#seed", "change")
+    # Polled from here: the page's CSP forbids the eval a JS predicate would need.
+    latency = None
+    deadline = time.monotonic() + timeout_s
+    while latency is None and time.monotonic() < deadline:
+        page.wait_for_timeout(10)
+        latency = page.evaluate("window.gatescope.latency")
+    if latency is None:
+        raise RuntimeError(f"the new trace was not drawn within {timeout_s:g} s")
+    return float(latency)
 
 
 def transfer(page: Page, url: str) -> tuple[int, int, list[tuple[str, int, int]]]:

@@ -12,14 +12,13 @@ with GATESCOPE_GZIP_MIN_BYTES=0); today's gzip'd float64 JSON is measured too.
 import os
 import statistics
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
-from bench.browser_bench import start_server, wait_ready
+from bench.browser_bench import seed_change_latency, start_server, wait_ready
 from bench.chromium import CHROMIUM_ARGS, system_chromium
 from bench.results import cpu_name, stop, write_section
 
@@ -42,18 +41,10 @@ LAST_TRACE = """() => {
 
 def new_trace(page: Page, seed: int) -> tuple[float, list[int]]:
     """Change the seed, wait for the drawn frame: (ms from the change, the trace's bytes)."""
-    page.evaluate("window.gatescope.latency = null; performance.clearResourceTimings()")
-    page.fill("#seed", str(seed))
-    page.dispatch_event("#seed", "change")
-    latency = None
-    deadline = time.monotonic() + 120
-    while latency is None and time.monotonic() < deadline:
-        page.wait_for_timeout(20)
-        latency = page.evaluate("window.gatescope.latency")
-    if latency is None:
-        raise RuntimeError("the new trace was not drawn within 120 s")
+    page.evaluate("performance.clearResourceTimings()")
+    latency = seed_change_latency(page, seed, 120)
     sizes: list[int] = page.evaluate(LAST_TRACE)
-    return float(latency), sizes
+    return latency, sizes
 
 
 def measure(browser: Any, url: str, wire: dict[str, str] | None, size: tuple[int, ...]) -> dict:
