@@ -34,8 +34,11 @@ lint: $(VENV)/.installed-$(EXTRAS)
 	$(BIN)/ruff format --check app tests bench scripts
 	$(BIN)/mypy app
 
+# Twice: with the compiled kernel where it runs, then with it switched off (the NumPy
+# reference loop everywhere; the Docker image test runs once, in the first pass).
 test: lint browser docker-engine
 	$(BIN)/pytest
+	$(BIN)/pytest --engine-kernel=numpy --ignore=tests/docker
 
 # The Docker smoke test's tools (tests/docker): Debian's docker.io, docker-compose and
 # debootstrap when root and missing; the test starts its own dockerd.

@@ -17,6 +17,33 @@ IN_CI = os.environ.get("CI") == "true"
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine-kernel",
+        choices=("auto", "numpy"),
+        default="auto",
+        help="numpy: run every test with the compiled kernel switched off (engine and servers)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--engine-kernel") == "numpy":
+        from app.engine.kernel import allow_compiled
+
+        allow_compiled(False)  # engine calls in this process
+        os.environ["GATESCOPE_KERNEL"] = "numpy"  # every Settings() and every server started
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the kernel-off pass, the tests of the kernel-on path itself are deselected (not
+    skipped: they ran in the first pass)."""
+    if config.getoption("--engine-kernel") != "numpy":
+        return
+    keep = [item for item in items if item.get_closest_marker("kernel_on") is None]
+    config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+    items[:] = keep
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip on a user's machine; in CI nothing may skip, so the same reason fails the run."""
     if IN_CI:

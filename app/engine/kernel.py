@@ -31,6 +31,7 @@ def numba_version() -> str | None:
     return version("numba")
 
 
+_auto_compiled = [True]  # False: "auto" means the NumPy loop in this process (allow_compiled)
 _failure: list[str] = []  # why the kernel could not be loaded, if it could not
 _warmed = threading.Event()  # warm_up has compiled every variant in this process
 _warming = threading.Lock()
@@ -57,6 +58,12 @@ def kernel_status() -> dict[str, Any]:
     }
 
 
+def allow_compiled(allowed: bool) -> None:
+    """Process-wide: with False, "auto" always means the NumPy loop (the test suite's
+    second pass runs every test so; an explicit "numba" still runs the kernel)."""
+    _auto_compiled[0] = allowed
+
+
 def check_kernel(kernel: str) -> str:
     if kernel not in KERNELS:
         raise EngineError(f"kernel must be one of {', '.join(KERNELS)}; got {kernel!r}", "kernel")
@@ -68,7 +75,9 @@ def check_kernel(kernel: str) -> str:
 
 def lstm_kernel(kernel: str, dtype: np.dtype[Any], hidden_size: int) -> Callable[..., Any] | None:
     """The compiled LSTM step loop to use, or None for the NumPy loop."""
-    if kernel == "numpy" or numba_version() is None:
+    if kernel == "numpy" or (kernel == "auto" and not _auto_compiled[0]):
+        return None
+    if numba_version() is None:
         return None
     name = {np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}[np.dtype(dtype)]
     if kernel == "auto" and name == "f64" and hidden_size > KERNEL_F64_MAX_HIDDEN:

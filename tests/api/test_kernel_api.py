@@ -4,6 +4,7 @@ stored model's prepared weights are made once and dropped with the model."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fastapi.testclient import TestClient
 
 from app.api.deps import store_of
@@ -16,12 +17,14 @@ from tests.conftest import skip_or_fail
 INPUTS = [[0.5, -1.0], [0.25, 0.0], [1.0, 1.0]]
 
 
+@pytest.mark.kernel_on
 def test_readyz_names_the_kernel_setting_and_numba(client: TestClient) -> None:
     kernel = client.get("/readyz").json()["kernel"]
     assert kernel["setting"] == "auto" and kernel["numba"] == numba_version()
     assert kernel["failure"] is None and isinstance(kernel["warm"], bool)
 
 
+@pytest.mark.kernel_on
 def test_server_timing_says_which_loop_ran(client: TestClient) -> None:
     if numba_version() is None:
         skip_or_fail("numba is not installed (pip install -e '.[fast]')")

@@ -74,6 +74,7 @@ def test_kernel_matches_torch_over_a_long_sequence_in_float32(torch: ModuleType)
     np.testing.assert_allclose(trace.c_n, c_n.numpy(), rtol=0, atol=1e-5)
 
 
+@pytest.mark.kernel_on
 def test_auto_picks_the_kernel_for_float32_and_small_float64_only() -> None:
     x = np.zeros((3, 2))
     small, big = init_params("lstm", 2, 8), init_params("lstm", 2, 128)
@@ -122,3 +123,15 @@ def test_prepared_params_stack_once_and_trace_the_same() -> None:
             np.testing.assert_array_equal(b[field], c[field])
     run_trace("lstm", prepared, x)  # float64: its own copies
     assert prepared.cache.misses == 8
+
+
+def test_auto_is_the_numpy_loop_when_compiled_kernels_are_switched_off() -> None:
+    from app.engine.kernel import _auto_compiled, allow_compiled
+
+    before = _auto_compiled[0]
+    try:
+        allow_compiled(False)
+        trace = run_trace("lstm", init_params("lstm", 2, 8), np.zeros((3, 2)), dtype=np.float32)
+        assert trace.kernel == "numpy"
+    finally:
+        allow_compiled(before)
