@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     compute_concurrency: int = Field(default=4, ge=1)
     # Seconds a request waits for a compute slot before a 503 with Retry-After.
     compute_queue_timeout_s: float = Field(default=10.0, gt=0)
-    # Per-client token buckets (keyed by client address): off for `make run`, on in Docker.
+    # Per-client token buckets (see rate_limit_key): off for `make run`, on in Docker.
     rate_limit_enabled: bool = False
     # Traces, gradients and WebSocket opens: tokens per second refilled, and the bucket size.
     rate_limit_trace_per_s: float = Field(default=20.0, gt=0)
@@ -73,6 +73,23 @@ class Settings(BaseSettings):
     # Model uploads (POST /api/v1/models): tokens per second refilled, and the bucket size.
     rate_limit_upload_per_s: float = Field(default=0.2, gt=0)
     rate_limit_upload_burst: int = Field(default=5, ge=1)
+    # Whom the buckets above count (app/http/clients.py): "client", each browser (an anonymous
+    # signed cookie), API key (X-Gatescope-Key) or else address, with a higher ceiling per
+    # address below; "address", the address alone (a classroom behind NAT is one client).
+    rate_limit_key: Literal["client", "address"] = "client"
+    # The ceiling for every client behind one address together (rate_limit_key=client): a
+    # room of 100 each gets 2 traces a second when all trace at once, one client at most its
+    # own 20, so no client can take more than a tenth of the room's.
+    rate_limit_address_trace_per_s: float = Field(default=200.0, gt=0)
+    rate_limit_address_trace_burst: int = Field(default=800, ge=1)
+    rate_limit_address_upload_per_s: float = Field(default=2.0, gt=0)
+    rate_limit_address_upload_burst: int = Field(default=100, ge=1)
+    # New browser cookies handed out per address: a room arriving at once gets its burst; a
+    # script reloading pages for fresh identities runs dry, then counts as its address.
+    rate_limit_new_clients_per_s: float = Field(default=1.0, gt=0)
+    rate_limit_new_clients_burst: int = Field(default=300, ge=1)
+    # HMAC key of the cookies; unset, a random one kept in data_dir/session-secret.
+    session_secret: SecretStr | None = Field(default=None, min_length=16)
     # Clients remembered at once; the least recently seen are forgotten beyond this.
     rate_limit_max_clients: int = Field(default=10_000, ge=1)
     # SQLite file through which the workers of one server share their buckets. `gatescope

@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Content-Type", "X-Delete-Token", REQUEST_ID_HEADER],
+            allow_headers=["Content-Type", "X-Delete-Token", "X-Gatescope-Key", REQUEST_ID_HEADER],
             expose_headers=[REQUEST_ID_HEADER],
         )
     app.add_middleware(HeadAsGetMiddleware)

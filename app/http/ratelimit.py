@@ -1,10 +1,14 @@
-"""Per-client rate limits on the expensive endpoints: token buckets kept in this process.
+"""Per-client rate limits on the expensive endpoints: token buckets.
 
-Each client address has one bucket per kind of request: ``trace`` (POST /api/v1/trace,
+There is one bucket per client and kind of request: ``trace`` (POST /api/v1/trace,
 POST /api/v1/gradients, opening the /api/v1/step WebSocket) and ``upload`` (POST
 /api/v1/models). A bucket holds at most ``burst`` tokens and refills at ``per_s`` tokens a
-second; a request takes one token or is answered 429 with ``Retry-After``. One worker keeps
-its buckets in memory; the workers of one server share theirs through a small SQLite file
+second; a request takes one token or is answered 429 with ``Retry-After``. A client is a
+browser (its anonymous cookie), an API key, or else an address (app/http/clients.py); every
+address also has a higher ceiling for all of its clients together (``@address`` kinds), so a
+classroom behind one NAT address shares the ceiling while one client gets only its own
+share. ``rate_limit_key=address`` counts by address alone, as before. One worker keeps its
+buckets in memory; the workers of one server share theirs through a small SQLite file
 (``rate_limit_state_file``, which ``gatescope serve`` sets up for more than one worker), so a
 client gets the configured rate whichever worker its connections reach. Off by default
 (``make run``); the Docker image turns it on with GATESCOPE_RATE_LIMIT_ENABLED=true.
@@ -18,11 +22,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
+from app.http.clients import Signer, address, identify, is_page_load, load_secret, set_cookie_header
 
 TRACE_PATHS = ("/api/v1/trace", "/api/v1/gradients")
 UPLOAD_PATH = "/api/v1/models"
@@ -160,6 +166,12 @@ class SharedTokenBuckets:
         return int(self._db.execute("SELECT COUNT(*) FROM buckets").fetchone()[0])
 
 
+class Buckets(Protocol):
+    rates: dict[str, Rate]
+
+    def take(self, client: str, kind: str) -> float: ...
+
+
 def request_kind(scope: Scope) -> str | None:
     """Which bucket a request draws from, or None for requests that are not limited."""
     path: str = scope.get("path", "")
@@ -178,49 +190,108 @@ def request_kind(scope: Scope) -> str | None:
     return None
 
 
-def too_many_body(kind: str, rate: Rate, wait: float) -> bytes:
+def too_many_body(kind: str, rate: Rate, wait: float, scope: str = "client") -> bytes:
     what = "trace and gradient requests" if kind == "trace" else "model uploads"
+    who = "this client" if scope == "client" else "this address (every client behind it together)"
     message = (
-        f"too many {what} from this client: the limit is {rate.per_s:g} per second "
+        f"too many {what} from {who}: the limit is {rate.per_s:g} per second "
         f"(bursts of {rate.burst}); retry in {wait:.3g} s"
     )
-    detail = {"field": kind, "retry_after_s": round(wait, 3)}
+    detail = {"field": kind, "scope": scope, "retry_after_s": round(wait, 3)}
     return orjson.dumps({"error": "rate_limited", "message": message, "details": [detail]})
 
 
+def bucket_rates(settings: Settings) -> dict[str, Rate]:
+    """The rate of each kind of bucket; ``@address`` kinds are the ceilings per address."""
+    s = settings
+    return {
+        "trace": Rate(s.rate_limit_trace_per_s, s.rate_limit_trace_burst),
+        "upload": Rate(s.rate_limit_upload_per_s, s.rate_limit_upload_burst),
+        "trace@address": Rate(s.rate_limit_address_trace_per_s, s.rate_limit_address_trace_burst),
+        "upload@address": Rate(
+            s.rate_limit_address_upload_per_s, s.rate_limit_address_upload_burst
+        ),
+        "new_client@address": Rate(s.rate_limit_new_clients_per_s, s.rate_limit_new_clients_burst),
+    }
+
+
+def make_buckets(settings: Settings) -> "Buckets":
+    rates = bucket_rates(settings)
+    shared = settings.rate_limit_state_file
+    if shared:
+        return SharedTokenBuckets(rates, settings.rate_limit_max_clients, str(shared))
+    return TokenBuckets(rates, settings.rate_limit_max_clients)
+
+
 class RateLimitMiddleware:
-    """Answers 429 JSON (or closes a WebSocket with 1013) once a client's bucket is empty."""
+    """Answers 429 JSON (or closes a WebSocket with 1013) once a client's bucket is empty.
+
+    With ``rate_limit_key=client`` a request takes a token from its client's bucket (browser
+    cookie, API key, else its address: app/http/clients.py) and then one from its address's
+    ceiling; with ``address``, from its address's bucket alone, at the per-client rate.
+    """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        rates = {
-            "trace": Rate(settings.rate_limit_trace_per_s, settings.rate_limit_trace_burst),
-            "upload": Rate(settings.rate_limit_upload_per_s, settings.rate_limit_upload_burst),
-        }
-        shared = settings.rate_limit_state_file
-        self.buckets: TokenBuckets | SharedTokenBuckets = (
-            SharedTokenBuckets(rates, settings.rate_limit_max_clients, str(shared))
-            if shared
-            else TokenBuckets(rates, settings.rate_limit_max_clients)
-        )
+        self.by_address = settings.rate_limit_key == "address"
+        self.buckets = make_buckets(settings)
+        self.signer = None if self.by_address else Signer(load_secret(settings))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
         kind = request_kind(scope)
+        where = address(scope)
+        if self.signer is None:
+            if kind is not None:
+                wait = self.buckets.take(where, kind)
+                if wait > 0.0:
+                    await self.refuse(scope, send, kind, wait, "client")
+                    return
+            await self.app(scope, receive, send)
+            return
+        client, _ = identify(scope, self.signer)
         if kind is None:
+            if client.startswith("a:") and is_page_load(scope):
+                await self.app(scope, receive, self._with_cookie(scope, send, where))
+                return
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        address = client[0] if client else "unknown"
-        wait = self.buckets.take(address, kind)
-        if wait <= 0.0:
-            await self.app(scope, receive, send)
-            return
+        for bucket, name, scope_name in (
+            (client, kind, "client"),
+            (where, f"{kind}@address", "address"),
+        ):
+            wait = self.buckets.take(bucket, name)
+            if wait > 0.0:
+                await self.refuse(scope, send, kind, wait, scope_name)
+                return
+        await self.app(scope, receive, send)
+
+    def _with_cookie(self, scope: Scope, send: Send, where: str) -> Send:
+        """A send that sets a new client cookie on the response, while the address may mint."""
+        assert self.signer is not None
+        if self.buckets.take(where, "new_client@address") > 0.0:
+            return send
+        _, value = self.signer.new_cookie()
+        cookie = set_cookie_header(value, scope)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), cookie]
+            await send(message)
+
+        return sending
+
+    async def refuse(self, scope: Scope, send: Send, kind: str, wait: float, who: str) -> None:
         retry_after = max(1, math.ceil(wait))  # HTTP counts whole seconds; the body is exact
         if scope["type"] == "websocket":
             # Closing before accept makes the handshake fail (HTTP 403 to the client).
             await send({"type": "websocket.close", "code": 1013, "reason": "rate limited"})
             return
-        body = too_many_body(kind, self.buckets.rates[kind], wait)
+        rate = self.buckets.rates[kind if who == "client" else f"{kind}@address"]
+        body = too_many_body(kind, rate, wait, who)
+        policy = kind if who == "client" else f"{kind}-address"
         await send(
             {
                 "type": "http.response.start",
@@ -230,7 +301,7 @@ class RateLimitMiddleware:
                     (b"content-length", str(len(body)).encode()),
                     (b"retry-after", str(retry_after).encode()),
                     # draft-ietf-httpapi-ratelimit-headers: no requests left, back in t seconds
-                    (b"ratelimit", f'"{kind}";r=0;t={retry_after}'.encode()),
+                    (b"ratelimit", f'"{policy}";r=0;t={retry_after}'.encode()),
                 ],
             }
         )
