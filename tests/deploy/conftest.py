@@ -1,6 +1,7 @@
 """`gatescope serve` as an operator runs it: a real process configured only by GATESCOPE_*
 environment variables, its log written to a file the tests read."""
 
+import contextlib
 import json
 import os
 import signal
@@ -39,10 +40,29 @@ class Served:
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self.stop()
             raise
         log = self.log_path.read_text(errors="replace")
         return code in (0, -signal.SIGTERM) and "Finished server process" in log
+
+    def group(self) -> list[int]:
+        """Live processes of the server's own process group: supervisor, workers, trackers."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # fields after the command: state, ppid, pgrp; zombies are already gone
+            if int(fields[2]) == self.proc.pid and fields[0] != "Z":
+                found.append(int(stat.parent.name))
+        return found
+
+    def stop(self) -> None:
+        """Kill the whole group, so no spawned worker or resource tracker outlives the test."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
 
 
 def serve(tmp: Path, env: dict[str, str], data_dir: Path | None = None) -> Served:
@@ -60,19 +80,24 @@ def serve(tmp: Path, env: dict[str, str], data_dir: Path | None = None) -> Serve
     full.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve"], cwd=REPO, env=full, stderr=sink
+            [sys.executable, "-m", "app.cli", "serve"],
+            cwd=REPO,
+            env=full,
+            stderr=sink,
+            start_new_session=True,  # its own group, so stop() reaches every worker
         )
     served = Served(proc, f"http://127.0.0.1:{port}", data, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            served.stop()
             raise RuntimeError(f"server exited {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             if httpx.get(f"{served.url}/healthz", timeout=1).status_code == 200:
                 return served
         except httpx.TransportError:
             time.sleep(0.1)
-    proc.kill()
+    served.stop()
     raise RuntimeError("server did not answer /healthz within 60 s")
 
 
@@ -88,6 +113,4 @@ def launch(tmp_path: Path) -> Iterator[Any]:
 
     yield _launch
     for served in started:
-        if served.proc.poll() is None:
-            served.proc.kill()
-            served.proc.wait()
+        served.stop()
