@@ -55,6 +55,11 @@ export function wireControls(ctx) {
     markInput();
     run();
   });
+  // A trained model is shown: random weights are one click away (the picker's first entry).
+  $("random-model").addEventListener("click", () => {
+    $("model-select").value = "";
+    $("model-select").dispatchEvent(new Event("change"));
+  });
   $("cell").addEventListener("change", () => { state.cell = $("cell").value; markInput(); run(); });
   onNumber(ctx, "input-size", "d");
   onNumber(ctx, "hidden-size", "hidden");

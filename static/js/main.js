@@ -8,11 +8,13 @@ import { lang, modelName, t as tr } from "./i18n.js";
 import { InputError, clampFromString, generate, parseIndexList, parseNumbers, toCsv } from "./inputs.js";
 import { syncControls, wireControls } from "./controls.js";
 import { bidirectional, layerFields } from "./directions.js";
+import { bareLink, firstVisitState, isFirstVisit, middleStep, rememberVisit } from "./first_visit.js";
 import { createLiveTyping } from "./live.js";
 import { showNamedUnits } from "./named_units.js";
 import { createPlayer } from "./player.js";
 import { readState, writeState } from "./state.js";
 import { stepView } from "./step_view.js";
+import { createTour, tourDismissed } from "./tour.js";
 import { createViews, renderTable } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
@@ -256,6 +258,7 @@ async function loadModelInfo(fresh = false) {
   }
   const vocab = hasVocab();
   $("random-fields").hidden = Boolean(state.model);
+  $("random-model").hidden = !state.model;
   $("text-editor").hidden = !vocab;
   $("number-editor").hidden = vocab;
   const info = app.info;
@@ -296,7 +299,10 @@ const live = createLiveTyping({
 });
 
 async function start() {
-  window.gatescope = { state, player, app, run };
+  const first = isFirstVisit();
+  rememberVisit();
+  const tour = createTour();
+  window.gatescope = { state, player, app, run, tour };
   const ctx = { state, app, player, views, live, run, select, status, markInput, loadModelInfo, showTrace, hasVocab };
   syncControls(ctx);
   drawLegends($("legends"), { gateTitle: tr("legend.gate"), signedTitle: tr("legend.signed") });
@@ -313,6 +319,9 @@ async function start() {
       }
       if (group.children.length) select.appendChild(group);
     }
+    const opening = first ? firstVisitState(models) : null;
+    if (opening) Object.assign(state, opening);
+    app.firstVisit = Boolean(opening);
     if (state.model && !models.some((m) => m.id === state.model)) {
       select.appendChild(new Option(state.model, state.model));
     }
@@ -321,8 +330,12 @@ async function start() {
     status(errorText(err), true);
   }
   await loadModelInfo();
+  if (app.firstVisit) state.t = middleStep($("text-input").value, app.info?.vocab ?? app.info?.vocabulary);
   if (state.gen === "csv") $("numbers-input").value = state.csv;
   await run();
+  $("tour-start").addEventListener("click", () => tour.start());
+  // The tour opens by itself on a bare link until it is skipped or finished once.
+  if (bareLink() && !tourDismissed() && document.body.dataset.ready === "true") tour.start();
 }
 
 start();
