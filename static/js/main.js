@@ -299,6 +299,7 @@ const live = createLiveTyping({
 });
 
 async function start() {
+  const bare = bareLink(); // read before the page writes its state into the link
   const first = isFirstVisit();
   rememberVisit();
   const tour = createTour();
@@ -335,7 +336,7 @@ async function start() {
   await run();
   $("tour-start").addEventListener("click", () => tour.start());
   // The tour opens by itself on a bare link until it is skipped or finished once.
-  if (bareLink() && !tourDismissed() && document.body.dataset.ready === "true") tour.start();
+  if (bare && !tourDismissed() && document.body.dataset.ready === "true") tour.start();
 }
 
 start();

@@ -103,13 +103,15 @@ export function createTour() {
     box.querySelector("#tour-back").disabled = k === 0;
     box.querySelector("#tour-next").textContent = tr(k === STEPS.length - 1 ? "tour.done" : "tour.next");
     document.body.dataset.tour = step.key;
+    const first = step.targets.map((s) => document.querySelector(s)).find(Boolean);
+    first?.scrollIntoView?.({ block: "center", inline: "nearest" });
     place(step);
+    // Once more after the box's own layout has settled (a scrollbar may come or go with it).
+    requestAnimationFrame(() => at === k && box && place(step));
     box.querySelector("#tour-next").focus({ preventScroll: true });
   }
 
   function place(step) {
-    const first = step.targets.map((s) => document.querySelector(s)).find(Boolean);
-    first?.scrollIntoView?.({ block: "center", inline: "nearest" });
     const target = targetBox(step.targets);
     ring.hidden = !target;
     const width = Math.min(360, document.documentElement.clientWidth - 16);
