@@ -12,7 +12,7 @@ const STEPS = [
   { key: "player", targets: [".player"] },
   { key: "heatmaps", targets: ["#heatmaps"] },
   { key: "clamp", targets: ["#clamp-box"] },
-  { key: "train", targets: [".header-nav", ".site-header"] },
+  { key: "pages", targets: [".header-nav", ".site-header"] },
 ];
 const GAP = 10; // px between the ring and its box
 
@@ -25,6 +25,16 @@ function make(tag, attrs = {}, text = undefined) {
   return node;
 }
 
+function strokeHalf(node) {
+  let widest = 0; // a group's own box leaves out its children's strokes too
+  for (const part of [node, ...node.querySelectorAll("*")]) {
+    const style = getComputedStyle(part);
+    if (style.stroke !== "none") widest = Math.max(widest, parseFloat(style.strokeWidth) || 0);
+  }
+  const scale = node.getScreenCTM()?.a ?? 1; // the stroke is in user units, the box in px
+  return (widest * scale) / 2;
+}
+
 // The smallest box around every visible target, in page coordinates; null if none shows.
 function targetBox(selectors) {
   let box = null;
@@ -32,13 +42,18 @@ function targetBox(selectors) {
     for (const node of document.querySelectorAll(sel)) {
       const r = node.getBoundingClientRect();
       if (!r.width && !r.height) continue;
-      const b = { left: r.left + window.scrollX, top: r.top + window.scrollY, right: r.right + window.scrollX, bottom: r.bottom + window.scrollY };
+      // An SVG line's box is its geometry alone; its drawn stroke sticks out by half its width.
+      const s = node instanceof SVGGraphicsElement ? strokeHalf(node) : 0;
+      const b = {
+        left: r.left + window.scrollX - s, top: r.top + window.scrollY - s,
+        right: r.right + window.scrollX + s, bottom: r.bottom + window.scrollY + s,
+      };
       box = box ? {
         left: Math.min(box.left, b.left), top: Math.min(box.top, b.top),
         right: Math.max(box.right, b.right), bottom: Math.max(box.bottom, b.bottom),
       } : b;
     }
-    if (box && sel === ".header-nav") break; // the train step: the nav when there is one
+    if (box && sel === ".header-nav") break; // the last step: the nav when there is one
   }
   return box;
 }
@@ -84,7 +99,10 @@ export function createTour() {
     };
     document.addEventListener("keydown", onKey, true);
   }
-  window.addEventListener("resize", () => at >= 0 && box && place(STEPS[at]));
+  const replace = () => at >= 0 && box && place(STEPS[at]);
+  window.addEventListener("resize", replace);
+  // Late layout (a heatmap drawn, a scrollbar appearing) moves the targets: follow them.
+  new ResizeObserver(replace).observe(document.body);
 
   function show(k) {
     if (k < 0 || k >= STEPS.length) return;
@@ -97,8 +115,8 @@ export function createTour() {
     box.querySelector("#tour-text").textContent = tr(`tour.${step.key}.text`);
     const extra = box.querySelector("#tour-extra");
     extra.replaceChildren();
-    if (step.key === "train") {
-      extra.append(make("a", { id: "tour-train-link", href: `train?lang=${lang}` }, tr("tour.train_link")));
+    if (step.key === "pages") {
+      extra.append(make("a", { id: "tour-learn-link", href: `learn?lang=${lang}` }, tr("tour.learn_link")));
     }
     box.querySelector("#tour-back").disabled = k === 0;
     box.querySelector("#tour-next").textContent = tr(k === STEPS.length - 1 ? "tour.done" : "tour.next");

@@ -18,14 +18,14 @@ pytestmark = pytest.mark.e2e
 
 MODEL = "delayed-recall-lstm"
 I18N = Path(__file__).resolve().parents[2] / "static" / "i18n"
-TOUR = ["cell", "gates", "player", "heatmaps", "clamp", "train"]
+TOUR = ["cell", "gates", "player", "heatmaps", "clamp", "pages"]
 TARGETS = {
     "cell": "#path-c",
     "gates": "#layer-f",
     "player": ".player",
     "heatmaps": "#heatmaps",
     "clamp": "#clamp-box",
-    "train": ".header-nav",
+    "pages": ".header-nav",
 }
 
 
@@ -134,17 +134,22 @@ def test_the_tour_steps_through_in_both_languages_and_stays_dismissed(
         expect(page.locator("#tour-count")).to_have_text(f"{k + 1} / {len(TOUR)}")
         expect(page.locator("#tour-title")).to_have_text(messages[f"tour.{key}.title"])
         expect(page.locator("#tour-text")).to_have_text(messages[f"tour.{key}.text"])
-        # The ring goes round the part the step is about.
-        ring = page.locator("#tour-ring").bounding_box()
-        target = page.locator(TARGETS[key]).first.bounding_box()
-        assert ring is not None and target is not None and inside(ring, target), (key, ring, target)
+        # The ring goes round the part the step is about (once the page's layout has settled).
+        ring, target = page.locator("#tour-ring"), page.locator(TARGETS[key]).first
+        for _ in range(20):
+            around, part = ring.bounding_box(), target.bounding_box()
+            if around is not None and part is not None and inside(around, part):
+                break
+            page.wait_for_timeout(100)
+        else:
+            raise AssertionError((key, around, part))
         expect(page.locator("#tour-back")).to_be_enabled() if k else expect(
             page.locator("#tour-back")
         ).to_be_disabled()
-        if key == "train":
-            link = page.locator("#tour-train-link")
-            expect(link).to_have_attribute("href", f"train?lang={lang}")
-            expect(link).to_have_text(messages["tour.train_link"])
+        if key == "pages":
+            link = page.locator("#tour-learn-link")
+            expect(link).to_have_attribute("href", f"learn?lang={lang}")
+            expect(link).to_have_text(messages["tour.learn_link"])
             expect(page.locator("#tour-next")).to_have_text(messages["tour.done"])
         else:
             expect(page.locator("#tour-next")).to_have_text(messages["tour.next"])
