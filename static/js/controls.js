@@ -55,6 +55,11 @@ export function wireControls(ctx) {
     markInput();
     run();
   });
+  // A trained model is shown: random weights are one click away (the picker's first entry).
+  $("random-model").addEventListener("click", () => {
+    $("model-select").value = "";
+    $("model-select").dispatchEvent(new Event("change"));
+  });
   $("cell").addEventListener("change", () => { state.cell = $("cell").value; markInput(); run(); });
   onNumber(ctx, "input-size", "d");
   onNumber(ctx, "hidden-size", "hidden");
@@ -158,32 +163,36 @@ export function wireControls(ctx) {
     }
   });
 
-  // Tooltips and unit selection on the chain: one listener for every element.
-  const svg = $("lstm-chain");
-  svg.addEventListener("pointermove", (ev) => {
-    const target = ev.target.closest?.("[data-key]");
-    const unit = Number(ev.target.dataset.unit ?? -1);
-    app.chain?.highlight(target?.dataset.key === "x" ? -1 : unit);
-    const content = target && app.chain?.describe(target.dataset.key, unit);
-    if (content) showTooltip(ev.clientX, ev.clientY, content);
-    else hideTooltip();
-  });
-  svg.addEventListener("focusin", (ev) => {
-    const target = ev.target.closest?.("[data-key]");
-    const content = target && app.chain?.describe(target.dataset.key, state.unit);
-    if (!content) return;
-    const r = target.getBoundingClientRect();
-    showTooltip(r.right, r.top, content);
-  });
-  svg.addEventListener("focusout", hideTooltip);
-  svg.addEventListener("pointerleave", () => {
-    hideTooltip();
-    app.chain?.highlight(-1);
-  });
-  svg.addEventListener("click", (ev) => {
-    const unit = ev.target.dataset?.unit;
-    if (unit !== undefined) select({ unit: Number(unit) });
-  });
+  // Tooltips and unit selection on the chains: one listener for every element of each. A
+  // unit under the pointer is outlined in both chains of a bidirectional model.
+  const both = () => [app.chain, app.chainBack].filter(Boolean);
+  for (const [svgId, chainOf] of [["lstm-chain", () => app.chain], ["lstm-chain-backward", () => app.chainBack]]) {
+    const svg = $(svgId);
+    svg.addEventListener("pointermove", (ev) => {
+      const target = ev.target.closest?.("[data-key]");
+      const unit = Number(ev.target.dataset.unit ?? -1);
+      for (const chain of both()) chain.highlight(target?.dataset.key === "x" ? -1 : unit);
+      const content = target && chainOf()?.describe(target.dataset.key, unit);
+      if (content) showTooltip(ev.clientX, ev.clientY, content);
+      else hideTooltip();
+    });
+    svg.addEventListener("focusin", (ev) => {
+      const target = ev.target.closest?.("[data-key]");
+      const content = target && chainOf()?.describe(target.dataset.key, state.unit);
+      if (!content) return;
+      const r = target.getBoundingClientRect();
+      showTooltip(r.right, r.top, content);
+    });
+    svg.addEventListener("focusout", hideTooltip);
+    svg.addEventListener("pointerleave", () => {
+      hideTooltip();
+      for (const chain of both()) chain.highlight(-1);
+    });
+    svg.addEventListener("click", (ev) => {
+      const unit = ev.target.dataset?.unit;
+      if (unit !== undefined) select({ unit: Number(unit) });
+    });
+  }
   // The language toggle keeps the whole state.
   $("lang-toggle").addEventListener("click", (ev) => {
     ev.preventDefault();

@@ -7,16 +7,19 @@ import { renderMath } from "./diagrams/tooltip.js";
 import { lang, modelName, t as tr } from "./i18n.js";
 import { InputError, clampFromString, generate, parseIndexList, parseNumbers, toCsv } from "./inputs.js";
 import { syncControls, wireControls } from "./controls.js";
-import { bidirectional, layerFields, layerInput } from "./directions.js";
+import { bidirectional, layerFields } from "./directions.js";
+import { bareLink, firstVisitState, isFirstVisit, middleStep, rememberVisit } from "./first_visit.js";
 import { createLiveTyping } from "./live.js";
 import { showNamedUnits } from "./named_units.js";
 import { createPlayer } from "./player.js";
 import { readState, writeState } from "./state.js";
+import { stepView } from "./step_view.js";
+import { createTour, tourDismissed } from "./tour.js";
 import { createViews, renderTable } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
 const state = readState();
-const app = { trace: null, request: null, original: null, layer: null, chain: null, chainKey: "", inputs: null, info: null, abort: null };
+const app = { trace: null, request: null, original: null, layer: null, layers: {}, chain: null, chainBack: null, chainKey: "", inputs: null, info: null, abort: null };
 const FOCUS_TITLES = { f: "focus.f", i: "focus.i", c: "focus.c", o: "focus.o", slide: "focus.slide" };
 const FOCUS_EQUATIONS = {
   f: EQUATIONS.f, i: `${EQUATIONS.i}   ${EQUATIONS.g}`, c: EQUATIONS.c, o: `${EQUATIONS.o}   ${EQUATIONS.h}`,
@@ -29,66 +32,17 @@ const status = (msg = "", isError = false) => {
 };
 const errorText = (err) => (err instanceof InputError ? tr(err.key, err.vars) : err.message);
 const isLstm = (cell) => String(cell).startsWith("lstm");
-// The step read just before t: t - 1 going forward, t + 1 for the backward direction.
-const before = (t) => (app.backward ? t + 1 : t - 1);
-
-// ---- drawing one position -------------------------------------------------------------
-function stepView(t) {
-  const { layer, trace } = app;
-  const at = {};
-  for (const [k, m] of Object.entries(layer)) at[k] = m[t];
-  const H = trace.hidden_size;
-  const zeros = new Array(H).fill(0);
-  const b = before(t);
-  const has = b >= 0 && b < trace.steps; // else the initial state (zeros)
-  const prev = { c: has ? layer.c?.[b] ?? zeros : zeros, h: has ? layer.h[b] : zeros };
-  let orig = null;
-  if (app.original) {
-    const ol = layerFields(app.original, state.layer, state.dir);
-    const oat = {};
-    for (const [k, m] of Object.entries(ol)) oat[k] = m[t];
-    orig = { at: oat, prev: { c: has ? ol.c?.[b] ?? zeros : zeros, h: has ? ol.h[b] : zeros } };
-  }
-  const token = (k) => (k < 0 || k >= trace.steps ? null : tokenLabel(k));
-  const x = state.layer === 0 ? inputAt(t) : layerInput(app.trace, state.layer, t);
-  const c = app.clamp;
-  const dir = c?.direction ?? "forward";
-  const clamped = c && c.layer === state.layer && dir === state.dir && (!c.steps || c.steps.includes(t)) ? c : null;
-  const after = app.backward ? t - 1 : t + 1;
-  return { t, T: trace.steps, step: app.backward ? -1 : 1, unit: state.unit, at, prev, x, orig, clamped, tokens: { prev: token(b), cur: token(t), next: token(after) } };
-}
-
-// The input vector at step t: the numbers sent, or for text the token's one-hot vector.
-function inputAt(t) {
-  if (app.inputs) return app.inputs[t] ?? null;
-  const vocab = app.info?.vocab ?? app.info?.vocabulary;
-  if (!vocab || !app.trace.tokens) return null;
-  const x = new Array(app.trace.input_size).fill(0);
-  const k = vocab.indexOf(app.trace.tokens[t]);
-  if (k >= 0 && k < x.length) x[k] = 1;
-  return x;
-}
-
-function tokenLabel(k) {
-  if (app.trace.tokens) {
-    const tok = String(app.trace.tokens[k]);
-    if (tok.length > 7) return `${tok.slice(0, 6)}…`; // a word: the circle holds a few letters
-    return tok === " " ? "␣" : tok === "\n" ? "↵" : tok;
-  }
-  const row = app.inputs?.[k];
-  if (!row) return "";
-  const shown = row.slice(0, 2).map((v) => v.toFixed(2)).join(", ");
-  return row.length > 2 ? `${shown}, …` : shown;
-}
+// The chains drawn: the forward one, and for a bidirectional LSTM the backward one below it.
+const chains = () => [app.chain, app.chainBack].filter(Boolean);
 
 function render(pos) {
   state.t = pos.t;
   state.sub = pos.sub;
   if (!app.layer) return;
   if (pos.stepChanged || app.shownT !== pos.t) paintStep(pos.t, pos.playing);
-  if (app.chain) {
-    app.chain.setFocus(pos.focus);
-    if (pos.slide >= 0) app.chain.setSlide(pos.slide);
+  for (const chain of chains()) {
+    chain.setFocus(pos.focus);
+    if (pos.slide >= 0) chain.setSlide(pos.slide);
   }
   // Text below the figure changes with the focus only: during fast playback most frames
   // change the step alone, and rewriting text would cost a layout each time.
@@ -113,7 +67,8 @@ function paintStep(t, playing = false) {
     $("step").value = String(t);
     $("step-label").textContent = `t = ${t}`;
   }
-  app.chain?.update(stepView(t));
+  app.chain?.update(stepView(app, state, t, "forward"));
+  app.chainBack?.update(stepView(app, state, t, "backward"));
   views.setPosition({ t, unit: state.unit, field: state.field });
   // A wide table each frame would cost more than the whole diagram: refresh it when paused.
   if (!playing || app.trace.hidden_size <= 32) renderTable($("gate-table"), app.layer, t, state.unit, tableFields());
@@ -123,7 +78,7 @@ const tableFields = () => (isLstm(app.trace.cell) ? LSTM_FIELDS : Object.keys(ap
 
 function select({ t, unit }) {
   if (unit !== undefined) state.unit = Math.max(0, Math.min(app.trace.hidden_size - 1, unit));
-  app.chain?.select(state.unit);
+  for (const chain of chains()) chain.select(state.unit);
   $("unit-input").value = String(state.unit);
   if (t !== undefined) player.seek(t);
   else {
@@ -152,12 +107,12 @@ function showTrace(trace, original = null) {
   state.layer = Math.min(state.layer, trace.num_layers - 1);
   const both = bidirectional(trace);
   if (!both) state.dir = "forward";
-  app.backward = state.dir === "backward";
-  app.layer = layerFields(trace, state.layer, state.dir);
+  app.layers = { forward: layerFields(trace, state.layer, "forward") };
+  if (both) app.layers.backward = layerFields(trace, state.layer, "backward");
+  app.layer = app.layers[state.dir];
   $("direction-field").hidden = !both;
   $("direction-select").value = state.dir;
-  $("diagram").dataset.direction = state.dir;
-  $("direction-note").hidden = !app.backward;
+  $("diagram").dataset.directions = both ? "2" : "1";
   const layerSelect = $("layer-select");
   if (layerSelect.options.length !== trace.num_layers) {
     layerSelect.replaceChildren(...trace.layers.map((_, l) => new Option(`${l}`, String(l))));
@@ -166,20 +121,26 @@ function showTrace(trace, original = null) {
   $("layer-field").hidden = trace.num_layers < 2;
   state.unit = Math.min(state.unit, trace.hidden_size - 1);
   const D = state.layer === 0 ? trace.input_size : trace.hidden_size * (both ? 2 : 1);
-  const chainKey = `${trace.cell}:${trace.hidden_size}:${D}`;
+  const chainKey = `${trace.cell}:${trace.hidden_size}:${D}:${both}`;
   const lstm = isLstm(trace.cell);
   $("diagram").hidden = !lstm;
+  // (an SVG element has no .hidden property: the attribute itself)
+  for (const id of ["lstm-chain-backward", "chain-label-forward", "chain-label-backward", "direction-note"]) $(id).toggleAttribute("hidden", !both);
   if (!lstm) {
     app.chain = null;
+    app.chainBack = null;
     app.chainKey = "";
     status(tr("chain.only_lstm", { cell: trace.cell }));
   } else if (chainKey !== app.chainKey) {
-    app.chain = drawChain($("lstm-chain"), { hidden: trace.hidden_size, inputSize: D, cell: trace.cell });
+    const sizes = { hidden: trace.hidden_size, inputSize: D, cell: trace.cell };
+    app.chain = drawChain($("lstm-chain"), sizes);
+    app.chainBack = both ? drawChain($("lstm-chain-backward"), { ...sizes, prefix: "bw-", mirror: true }) : null;
+    if (!both) $("lstm-chain-backward").replaceChildren();
     app.chainKey = chainKey;
     const frame = $("diagram-scroll");
     frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2;
   }
-  app.chain?.select(state.unit);
+  for (const chain of chains()) chain.select(state.unit);
   $("unit-input").max = String(trace.hidden_size - 1);
   $("unit-input").value = String(state.unit);
   $("step").max = String(trace.steps - 1);
@@ -190,7 +151,8 @@ function showTrace(trace, original = null) {
   }
   $("clamp-box").hidden = gates.length === 0;
   state.t = Math.min(state.t, trace.steps - 1);
-  views.setTrace(app.layer, original ? layerFields(original, state.layer, state.dir) : null, trace.tokens ?? null, { t: state.t, unit: state.unit, field: state.field });
+  views.setTrace(app.layer, original ? layerFields(original, state.layer, state.dir) : null, trace.tokens ?? null,
+    { t: state.t, unit: state.unit, field: state.field }, both ? app.layers : null);
   app.shownT = -1;
   player.load(trace.steps, { t: state.t, sub: state.sub });
   document.body.dataset.ready = "true";
@@ -296,6 +258,7 @@ async function loadModelInfo(fresh = false) {
   }
   const vocab = hasVocab();
   $("random-fields").hidden = Boolean(state.model);
+  $("random-model").hidden = !state.model;
   $("text-editor").hidden = !vocab;
   $("number-editor").hidden = vocab;
   const info = app.info;
@@ -336,7 +299,11 @@ const live = createLiveTyping({
 });
 
 async function start() {
-  window.gatescope = { state, player, app, run };
+  const bare = bareLink(); // read before the page writes its state into the link
+  const first = isFirstVisit();
+  rememberVisit();
+  const tour = createTour();
+  window.gatescope = { state, player, app, run, tour };
   const ctx = { state, app, player, views, live, run, select, status, markInput, loadModelInfo, showTrace, hasVocab };
   syncControls(ctx);
   drawLegends($("legends"), { gateTitle: tr("legend.gate"), signedTitle: tr("legend.signed") });
@@ -353,6 +320,9 @@ async function start() {
       }
       if (group.children.length) select.appendChild(group);
     }
+    const opening = first ? firstVisitState(models) : null;
+    if (opening) Object.assign(state, opening);
+    app.firstVisit = Boolean(opening);
     if (state.model && !models.some((m) => m.id === state.model)) {
       select.appendChild(new Option(state.model, state.model));
     }
@@ -361,8 +331,12 @@ async function start() {
     status(errorText(err), true);
   }
   await loadModelInfo();
+  if (app.firstVisit) state.t = middleStep($("text-input").value, app.info?.vocab ?? app.info?.vocabulary);
   if (state.gen === "csv") $("numbers-input").value = state.csv;
   await run();
+  $("tour-start").addEventListener("click", () => tour.start());
+  // The tour opens by itself on a bare link until it is skipped or finished once.
+  if (bare && !tourDismissed() && document.body.dataset.ready === "true") tour.start();
 }
 
 start();

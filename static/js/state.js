@@ -71,3 +71,9 @@ export function writeState(state) {
   if (wait <= 0) writeStateNow(state);
   else pending = setTimeout(() => writeStateNow(state), wait);
 }
+
+// Whether a link carries any of the explorer's state (the language alone does not count).
+export function linkHasState(search = window.location.search) {
+  const q = new URLSearchParams(search);
+  return Object.keys(DEFAULTS).some((k) => k !== "lang" && q.has(k));
+}

@@ -17,6 +17,7 @@ export function createViews({ onPick }) {
   let layer = null;
   let original = null;
   let fields = [];
+  let heatmapKey = "";
   let unitChart = null;
   let pos = { t: 0, unit: 0, field: "c" };
 
@@ -44,6 +45,29 @@ export function createViews({ onPick }) {
         onHover: (ev, info) => hover(ev, info, labelPrefix),
         onLeave: hideTooltip,
       });
+    }
+    return out;
+  }
+
+  // One group of heatmaps, or two (forward, backward), each under a heading.
+  function buildDirections(names, both) {
+    const root = $("heatmaps");
+    root.replaceChildren();
+    const title = (f, dir = "") => `${SYMBOLS[f]} · ${tr(`name.${f}`)}${dir ? ` · ${tr(`chain.${dir}_short`)}` : ""}`;
+    if (!both) return buildHeatmaps(root, names.map((f) => [f, f, title(f)]), "heatmap-");
+    const out = {};
+    for (const [dir, prefix] of [["forward", ""], ["backward", "bw-"]]) {
+      const group = document.createElement("div");
+      group.className = "heatmap-group";
+      group.id = `heatmaps-${dir}`;
+      group.dataset.direction = dir;
+      const head = document.createElement("h3");
+      head.textContent = tr(`views.heatmaps_${dir}`);
+      const list = document.createElement("div");
+      group.append(head, list);
+      root.appendChild(group);
+      const made = buildHeatmaps(list, names.map((f) => [`${prefix}${f}`, f, title(f, dir)]), "heatmap-", `${tr(`chain.${dir}_short`)} · `);
+      Object.assign(out, made);
     }
     return out;
   }
@@ -80,16 +104,23 @@ export function createViews({ onPick }) {
   return {
     // trace layer (and the unclamped original when a clamp is on); tokens for text models.
     // at: the position to draw at ({t, unit, field}); a unit from a bigger model would not exist.
-    setTrace(newLayer, newOriginal, tokens, at = pos) {
+    // directions: {forward, backward} of a bidirectional layer, each direction's heatmaps
+    // under its own heading (ids heatmap-<field> and heatmap-bw-<field>); else null.
+    setTrace(newLayer, newOriginal, tokens, at = pos, directions = null) {
       layer = newLayer;
       original = newOriginal;
       pos = { ...at };
       const present = ["r", "z", "n", "pre", "i", "f", "g", "o", "c", "h"].filter((f) => layer[f]);
-      if (present.join() !== fields.join()) {
+      const key = `${present.join()}:${Boolean(directions)}`;
+      if (key !== heatmapKey) {
+        heatmapKey = key;
         fields = present;
-        heatmaps = buildHeatmaps($("heatmaps"), fields.map((f) => [f, f, `${SYMBOLS[f]} · ${tr(`name.${f}`)}`]), "heatmap-");
+        heatmaps = buildDirections(fields, Boolean(directions));
       }
-      for (const f of fields) heatmaps[f].setData(layer[f]);
+      for (const f of fields) {
+        heatmaps[f].setData((directions?.forward ?? layer)[f]);
+        heatmaps[`bw-${f}`]?.setData(directions.backward[f]);
+      }
       const box = $("clamp-compare");
       box.hidden = !original;
       if (original) {

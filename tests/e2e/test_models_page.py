@@ -137,3 +137,36 @@ def test_the_reasons_are_in_chinese_on_the_chinese_page(
         item.get_attribute("title")
         == "not part of the recurrent module, its embedding or its readout"
     )
+
+
+def test_every_model_lists_its_direction_count(page: Page, base_url: str, tmp_path: Path) -> None:
+    if not has_upload(base_url):
+        skip_or_fail("the server has no POST /api/v1/models yet")
+    one = load_file(str(lstm_file(tmp_path / "fwd.safetensors", 11)))
+    back = load_file(str(lstm_file(tmp_path / "bwd.safetensors", 12)))
+    tensors = {**one, **{f"{k}_reverse": v for k, v in back.items()}}  # nn.LSTM(bidirectional=True)
+    save_file(tensors, str(tmp_path / "bi.safetensors"))
+    with (tmp_path / "bi.safetensors").open("rb") as f:
+        res = httpx.post(
+            f"{base_url}/api/v1/models",
+            data={"name": "two ways", "cell": "lstm"},
+            files={"file": ("bi.safetensors", f)},
+            timeout=30,
+        )
+    assert res.status_code in (200, 201), res.text
+    model_id = res.json()["id"]
+    models = httpx.get(f"{base_url}/api/v1/models", timeout=10).json()["models"]
+    open_models(page)
+    expect(page.locator(f"#models-table tr[data-id='{model_id}']")).to_be_visible()
+    header = page.locator("#models-table thead th").all_inner_texts()
+    column = header.index("Directions")
+    for m in models:
+        cell = page.locator(f"#models-table tr[data-id='{m['id']}'] td").nth(column)
+        dirs = m.get("num_directions", 1)
+        expect(cell).to_have_attribute("data-directions", str(dirs))
+        expect(cell).to_have_text("2 ⇄ bidirectional" if dirs == 2 else "1 →")
+    assert sum(m.get("num_directions", 1) == 2 for m in models) >= 1
+    # Its explorer link opens both chains.
+    page.locator(f"#models-table tr[data-id='{model_id}'] a.open-explorer").click()
+    expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=20_000)
+    expect(page.locator("#lstm-chain-backward")).to_be_visible()

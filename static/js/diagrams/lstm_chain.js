@@ -43,9 +43,21 @@ const STRIP_FOCUS = {
 // Fields drawn with the sequential gate scale; the rest are signed.
 const STRIP_FIELD = { f: "f", i: "i", o: "o" };
 
+// A mirrored strip's anchor: the point it hangs from is on the other side of it.
+const MIRROR_ANCHOR = { left: "right", right: "left", above: "above-end", below: "below-end" };
+// The backward direction reads t + 1 before t: its carried-in state is Cₜ₊₁, hₜ₊₁.
+const ahead = (text) => (typeof text === "string" ? text.replaceAll("ₜ₋₁", "ₜ₊₁") : text);
+
 // cell: "lstm" (default), "lstm_peephole" or "lstm_coupled" (its i is 1 - f, not a layer).
-export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }) {
+// mirror: drawn right to left (a bidirectional model's backward direction): the step read
+// before t sits on the right, and every arrow, the cell-state belt too, points leftwards.
+export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm", mirror = false }) {
   const coupled = cell === "lstm_coupled";
+  const W = C.viewBox[0];
+  const mx = (x) => (mirror ? W - x : x);
+  const mp = (points) => points.map(([x, y]) => [mx(x), y]);
+  const sym = (key) => (mirror ? ahead(SYMBOLS[key]) : SYMBOLS[key]);
+  svg.dataset.mirror = String(mirror);
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${C.viewBox[0]} ${C.viewBox[1]}`);
   const id = (name) => `${prefix}${name}`;
@@ -65,56 +77,61 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
   };
 
   for (const [name, m] of Object.entries(C.modules)) {
-    el("rect", { id: id(`module-${name}`), x: m.x, y: m.y, width: m.w, height: m.h, rx: 20, class: "module" }, svg);
+    el("rect", { id: id(`module-${name}`), x: mirror ? W - m.x - m.w : m.x, y: m.y, width: m.w, height: m.h, rx: 20, class: "module" }, svg);
   }
   const neighbour = {};
   for (const name of ["prev", "next"]) {
     const m = C.modules[name];
     const g = el("g", { id: id(`neighbour-${name}`), class: "neighbour", "data-key": `module-${name}` }, svg);
-    label(g, m.x + m.w / 2, m.y + m.h / 2 + 10, "A", "module-label");
-    const step = label(g, m.x + m.w / 2, m.y + m.h - 16, "", "step-label");
-    const [nx, ny] = C.nodes[name === "prev" ? "xPrev" : "xNext"];
+    label(g, mx(m.x + m.w / 2), m.y + m.h / 2 + 10, "A", "module-label");
+    const step = label(g, mx(m.x + m.w / 2), m.y + m.h - 16, "", "step-label");
+    const [x0, ny] = C.nodes[name === "prev" ? "xPrev" : "xNext"];
+    const nx = mx(x0);
     el("line", { x1: nx, y1: ny - C.nodeRadius, x2: nx, y2: m.y + m.h, class: "arrow" }, g);
     el("circle", { cx: nx, cy: ny, r: C.nodeRadius + 4, class: "node-input" }, g);
     const token = label(g, nx, ny + 5, "", "node-token");
     neighbour[name] = { g, step, token };
   }
-  label(svg, C.modules.t.x + 24, C.modules.t.y + C.modules.t.h - 14, "A", "module-label small", "start");
+  label(svg, mx(C.modules.t.x + 24), C.modules.t.y + C.modules.t.h - 14, "A", "module-label small", mirror ? "end" : "start");
 
   const arrows = {};
   for (const [name, points, focus, key, head = true] of ARROWS) {
     const g = tag(el("g", { id: id(`path-${name}`), class: "path" }, svg), focus, key);
-    el("polyline", { points: polyline(points), class: "arrow", "marker-end": head ? `url(#${id("head")})` : null }, g);
-    el("polyline", { points: polyline(points), class: "hit" }, g);
+    el("polyline", { points: polyline(mp(points)), class: "arrow", "marker-end": head ? `url(#${id("head")})` : null }, g);
+    el("polyline", { points: polyline(mp(points)), class: "hit" }, g);
     arrows[name] = g;
   }
 
-  const [xx, xy] = C.nodes.x;
+  const xx = mx(C.nodes.x[0]);
+  const xy = C.nodes.x[1];
   const nodeX = tag(el("g", { id: id("node-x"), class: "node" }, svg), INPUTS, "x");
   el("circle", { cx: xx, cy: xy, r: C.nodeRadius + 4, class: "node-input" }, nodeX);
   const xToken = label(nodeX, xx, xy + 5, "xₜ", "node-token");
-  const [hx, hy] = C.nodes.h;
+  const hx = mx(C.nodes.h[0]);
+  const hy = C.nodes.h[1];
   const nodeH = tag(el("g", { id: id("node-h"), class: "node" }, svg), "o", "h");
   el("circle", { cx: hx, cy: hy, r: C.nodeRadius, class: "node-output" }, nodeH);
   label(nodeH, hx, hy + 5, "hₜ", "node-text");
 
-  for (const [f, x] of Object.entries(C.layers)) {
+  for (const [f, x0] of Object.entries(C.layers)) {
+    const x = mx(x0);
     const g = tag(el("g", { id: id(`layer-${f}`), class: "layer", "data-field": f, tabindex: 0, role: "button", "aria-label": `${tr(`name.${f}`)} ${SYMBOLS[f]}` }, svg), LAYER_FOCUS[f], f);
     el("rect", { x: x - BW / 2, y: C.layerY - BH / 2, width: BW, height: BH, rx: 3 }, g);
     label(g, x, C.layerY + 5, f === "g" ? "tanh" : coupled && f === "i" ? "1 − f" : "σ", "layer-text");
-    label(g, x + BW / 2 + 3, C.layerY - BH / 2 - 3, SYMBOLS[f], "layer-symbol", "start");
+    label(g, mirror ? x - BW / 2 - 3 : x + BW / 2 + 3, C.layerY - BH / 2 - 3, SYMBOLS[f], "layer-symbol", mirror ? "end" : "start");
   }
   for (const [name, op] of Object.entries(C.ops)) {
     const g = tag(el("g", { id: id(`op-${name}`), class: "op", tabindex: 0, role: "button", "aria-label": `${tr(`name.${OP_KEYS[name]}`)} ${SYMBOLS[OP_KEYS[name]]}` }, svg), OP_FOCUS[name], OP_KEYS[name]);
-    el("ellipse", { cx: op.x, cy: op.y, rx: op.label === "tanh" ? 22 : R, ry: R }, g);
-    label(g, op.x, op.y + (op.label === "tanh" ? 4 : 5), op.label, "op-text");
+    el("ellipse", { cx: mx(op.x), cy: op.y, rx: op.label === "tanh" ? 22 : R, ry: R }, g);
+    label(g, mx(op.x), op.y + (op.label === "tanh" ? 4 : 5), op.label, "op-text");
   }
 
+  const place = (at) => (mirror ? { ...at, x: mx(at.x), anchor: MIRROR_ANCHOR[at.anchor] ?? at.anchor } : at);
   const strips = {};
   for (const [key, at] of Object.entries(C.strips)) {
     const units = key === "x" ? inputSize : hidden;
     const strip = createStrip(svg, {
-      id: id(`strip-${key}`), key, ...at, units, field: STRIP_FIELD[key] ?? "c", caption: SYMBOLS[key],
+      id: id(`strip-${key}`), key, ...place(at), units, field: STRIP_FIELD[key] ?? "c", caption: sym(key),
     });
     tag(strip.g, STRIP_FOCUS[key], key);
     strips[key] = strip;
@@ -122,8 +139,8 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
   // Ghost copies of C_t and h_t that travel to the next module during the slide.
   const carry = el("g", { id: id("carry"), class: "carry", "data-focus": "slide" }, svg);
   const carryStrips = {
-    c: createStrip(carry, { id: id("carry-c"), key: "c", ...C.strips.c, units: hidden, field: "c" }),
-    h: createStrip(carry, { id: id("carry-h"), key: "h", ...C.strips.h, units: hidden, field: "h" }),
+    c: createStrip(carry, { id: id("carry-c"), key: "c", ...place(C.strips.c), units: hidden, field: "c" }),
+    h: createStrip(carry, { id: id("carry-h"), key: "h", ...place(C.strips.h), units: hidden, field: "h" }),
   };
   carry.style.display = "none";
 
@@ -131,7 +148,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
   let focus = "";
 
   return {
-    svg, strips, arrows, neighbour,
+    svg, strips, arrows, neighbour, mirror,
     get view() { return view; },
     // v: {t, T, at: {field: [H]}, prev: {c, h}, x: [D], tokens: {prev, cur, next}}
     update(v) {
@@ -172,10 +189,14 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
     },
     // p in [0, 1]: how far C_t and h_t have travelled towards the next module.
     setSlide(p) {
-      carry.setAttribute("transform", `translate(${(p * C.slideDx).toFixed(1)},0)`);
+      carry.setAttribute("transform", `translate(${(p * C.slideDx * (mirror ? -1 : 1)).toFixed(1)},0)`);
       carry.style.opacity = String(1 - 0.6 * p);
     },
-    describe: (key, unit) => describe(view, key, unit, cell),
+    describe(key, unit) {
+      const d = describe(view, key, unit, cell);
+      if (!d || !mirror) return d;
+      return { ...d, title: `${ahead(d.title)} · ${tr("chain.backward_short")}`, equation: ahead(d.equation) };
+    },
   };
 }
 

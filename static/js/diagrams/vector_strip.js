@@ -17,10 +17,13 @@ export function stripGeometry(units) {
 }
 
 // anchor: where (x, y) sits on the strip: "above" (x, y) is the bottom-left corner,
-// "below" the top-left, "left" the middle of the right edge, "right" the middle of the left edge.
+// "below" the top-left, "left" the middle of the right edge, "right" the middle of the left edge;
+// "above-end" and "below-end" the bottom-right and top-right corners (a mirrored drawing).
 function origin(x, y, w, h, anchor) {
   switch (anchor) {
     case "above": return [x, y - h];
+    case "above-end": return [x - w, y - h];
+    case "below-end": return [x - w, y];
     case "left": return [x - w, y - h / 2];
     case "right": return [x, y - h / 2];
     default: return [x, y];
@@ -47,7 +50,9 @@ export function createStrip(parent, { id, key, x, y, anchor = "below", units, fi
   const place = placeMarker(geo, units);
   if (caption) {
     // Above the strip, except under a line (anchor "below"), where it goes beneath the strip
-    const [cx, cy, ca] = anchor === "left" ? [w, -4, "end"] : anchor === "below" ? [0, h + 13, "start"] : [0, -4, "start"];
+    const [cx, cy, ca] = {
+      left: [w, -4, "end"], below: [0, h + 13, "start"], "below-end": [w, h + 13, "end"], "above-end": [w, -4, "end"],
+    }[anchor] ?? [0, -4, "start"];
     const text = el("text", { class: "strip-caption", x: cx, y: cy, "text-anchor": ca }, g);
     text.textContent = caption;
   }

@@ -119,8 +119,12 @@ async function refresh() {
     row.insertCell().textContent = modelName(m);
     row.cells[0].title = describe(m);
     row.insertCell().textContent = m.cell ?? "";
-    const both = (m.num_directions ?? 1) === 2 ? " × 2 ⇄" : ""; // a bidirectional model
-    row.insertCell().textContent = `${m.input_size ?? "?"} → ${m.hidden_size ?? "?"} × ${m.num_layers ?? 1}${both}`;
+    row.insertCell().textContent = `${m.input_size ?? "?"} → ${m.hidden_size ?? "?"} × ${m.num_layers ?? 1}`;
+    const dirs = m.num_directions ?? 1; // 2: a bidirectional model
+    const cell = row.insertCell();
+    cell.className = "directions";
+    cell.dataset.directions = String(dirs);
+    cell.textContent = dirs === 2 ? `2 ⇄ ${msg("models.bidirectional")}` : "1 →";
     row.insertCell().textContent = m.task ?? "";
     const actions = row.insertCell();
     const open = text("a", "open-explorer", msg("models.open"));
