@@ -77,7 +77,17 @@ def learn_used_keys() -> set[str]:
     variants = ("peephole", "coupled", "gru")
     keys |= {f"learn.variant.{v}.{p}" for v in variants for p in ("title", "body")}
     keys |= {f"learn.series.{s}" for s in ("rnn_memory", "lstm_memory")}
-    meta = ("id", "cell", "input_size", "hidden_size", "num_layers", "task", "vocab", "metrics")
+    meta = (
+        "id",
+        "cell",
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "num_directions",
+        "task",
+        "vocab",
+    )
+    meta += ("metrics",)
     keys |= {f"models.meta.{k}" for k in meta}
     codes = get_args(IgnoredTensor.model_fields["code"].annotation)  # the upload's reasons
     keys |= {f"models.reason.{code}" for code in codes}
