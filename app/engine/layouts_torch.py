@@ -185,7 +185,36 @@ def convert_torch(
         sorted(original.get(n, n) for n in used),
         {original.get(n, n): account.ignored[n] for n in sorted(account.ignored)},
         folded,
+        _roles(params, prefix, tensors) if proj_size(params) else {},
     )
+
+
+_ROLES = {
+    "weight_ih": "input",
+    "weight_hh": "recurrent",
+    "bias_ih": "bias",
+    "bias_hh": "bias",
+    "weight_hr": "projection",
+}
+
+
+def _roles(
+    params: Mapping[str, np.ndarray], prefix: str, tensors: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """What each recurrent tensor of a module with a projection is: weight_hr_l{k} becomes
+    the projection h = W_hr (o * tanh(c)) (the upload answer's tensor_roles)."""
+    roles: dict[str, dict[str, Any]] = {}
+    for name in params:
+        match = re.fullmatch(r"([a-z_]+)_l(\d+)(_reverse)?", name)
+        if match is None or f"{prefix}{name}" not in tensors:  # (zero biases of bias=False)
+            continue
+        roles[f"{prefix}{name}"] = {
+            "layer": int(match[2]),
+            "direction": "backward" if match[3] else "forward",
+            "role": _ROLES.get(match[1], match[1]),
+            "became": [name],
+        }
+    return roles
 
 
 def from_torch(
