@@ -39,15 +39,16 @@ function stepView(t) {
   for (const [k, m] of Object.entries(layer)) at[k] = m[t];
   const H = trace.hidden_size;
   const zeros = new Array(H).fill(0);
+  const zerosH = new Array(trace.proj_size || H).fill(0); // h has proj_size units with a projection
   const b = before(t);
   const has = b >= 0 && b < trace.steps; // else the initial state (zeros)
-  const prev = { c: has ? layer.c?.[b] ?? zeros : zeros, h: has ? layer.h[b] : zeros };
+  const prev = { c: has ? layer.c?.[b] ?? zeros : zeros, h: has ? layer.h[b] : zerosH };
   let orig = null;
   if (app.original) {
     const ol = layerFields(app.original, state.layer, state.dir);
     const oat = {};
     for (const [k, m] of Object.entries(ol)) oat[k] = m[t];
-    orig = { at: oat, prev: { c: has ? ol.c?.[b] ?? zeros : zeros, h: has ? ol.h[b] : zeros } };
+    orig = { at: oat, prev: { c: has ? ol.c?.[b] ?? zeros : zeros, h: has ? ol.h[b] : zerosH } };
   }
   const token = (k) => (k < 0 || k >= trace.steps ? null : tokenLabel(k));
   const x = state.layer === 0 ? inputAt(t) : layerInput(app.trace, state.layer, t);
@@ -165,8 +166,9 @@ function showTrace(trace, original = null) {
   layerSelect.value = String(state.layer);
   $("layer-field").hidden = trace.num_layers < 2;
   state.unit = Math.min(state.unit, trace.hidden_size - 1);
-  const D = state.layer === 0 ? trace.input_size : trace.hidden_size * (both ? 2 : 1);
-  const chainKey = `${trace.cell}:${trace.hidden_size}:${D}`;
+  const proj = trace.proj_size || 0; // an LSTM with a projection: h = W_hr (o * tanh(C))
+  const D = state.layer === 0 ? trace.input_size : (proj || trace.hidden_size) * (both ? 2 : 1);
+  const chainKey = `${trace.cell}:${trace.hidden_size}:${D}:${proj}`;
   const lstm = isLstm(trace.cell);
   $("diagram").hidden = !lstm;
   if (!lstm) {
@@ -174,7 +176,7 @@ function showTrace(trace, original = null) {
     app.chainKey = "";
     status(tr("chain.only_lstm", { cell: trace.cell }));
   } else if (chainKey !== app.chainKey) {
-    app.chain = drawChain($("lstm-chain"), { hidden: trace.hidden_size, inputSize: D, cell: trace.cell });
+    app.chain = drawChain($("lstm-chain"), { hidden: trace.hidden_size, inputSize: D, cell: trace.cell, proj });
     app.chainKey = chainKey;
     const frame = $("diagram-scroll");
     frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2;

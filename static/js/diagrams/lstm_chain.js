@@ -43,9 +43,17 @@ const STRIP_FOCUS = {
 // Fields drawn with the sequential gate scale; the rest are signed.
 const STRIP_FIELD = { f: "f", i: "i", o: "o" };
 
+// A projection (torch's proj_size): the output product is h_unprojected = o * tanh(C) and
+// a small W_hr box on the h line makes h = W_hr h_unprojected, of proj units.
+const PROJ_BOX = { x: 752, w: 44, h: 22 };
+const PROJ_EQUATIONS = { h: "hₜ = W_hr·(oₜ * tanh(Cₜ))", h_unprojected: "oₜ * tanh(Cₜ)" };
+
 // cell: "lstm" (default), "lstm_peephole" or "lstm_coupled" (its i is 1 - f, not a layer).
-export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }) {
+// proj: the proj_size of an LSTM with a projection (0: none); h then has proj units.
+export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm", proj = 0 }) {
   const coupled = cell === "lstm_coupled";
+  const opKeys = proj ? { ...OP_KEYS, output: "h_unprojected" } : OP_KEYS;
+  const hUnits = proj || hidden;
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${C.viewBox[0]} ${C.viewBox[1]}`);
   const id = (name) => `${prefix}${name}`;
@@ -105,14 +113,20 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
     label(g, x + BW / 2 + 3, C.layerY - BH / 2 - 3, SYMBOLS[f], "layer-symbol", "start");
   }
   for (const [name, op] of Object.entries(C.ops)) {
-    const g = tag(el("g", { id: id(`op-${name}`), class: "op", tabindex: 0, role: "button", "aria-label": `${tr(`name.${OP_KEYS[name]}`)} ${SYMBOLS[OP_KEYS[name]]}` }, svg), OP_FOCUS[name], OP_KEYS[name]);
+    const g = tag(el("g", { id: id(`op-${name}`), class: "op", tabindex: 0, role: "button", "aria-label": `${tr(`name.${opKeys[name]}`)} ${SYMBOLS[opKeys[name]]}` }, svg), OP_FOCUS[name], opKeys[name]);
     el("ellipse", { cx: op.x, cy: op.y, rx: op.label === "tanh" ? 22 : R, ry: R }, g);
     label(g, op.x, op.y + (op.label === "tanh" ? 4 : 5), op.label, "op-text");
   }
 
+  if (proj) {
+    const g = tag(el("g", { id: id("proj-hr"), class: "layer proj", tabindex: 0, role: "button", "aria-label": tr("chain.proj", { p: proj, h: hidden }) }, svg), "o slide", "h");
+    el("rect", { x: PROJ_BOX.x - PROJ_BOX.w / 2, y: C.hY - PROJ_BOX.h / 2, width: PROJ_BOX.w, height: PROJ_BOX.h, rx: 3 }, g);
+    label(g, PROJ_BOX.x, C.hY + 5, "W_hr", "layer-text");
+  }
+
   const strips = {};
   for (const [key, at] of Object.entries(C.strips)) {
-    const units = key === "x" ? inputSize : hidden;
+    const units = key === "x" ? inputSize : key === "h" || key === "h_prev" ? hUnits : hidden;
     const strip = createStrip(svg, {
       id: id(`strip-${key}`), key, ...at, units, field: STRIP_FIELD[key] ?? "c", caption: SYMBOLS[key],
     });
@@ -123,7 +137,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
   const carry = el("g", { id: id("carry"), class: "carry", "data-focus": "slide" }, svg);
   const carryStrips = {
     c: createStrip(carry, { id: id("carry-c"), key: "c", ...C.strips.c, units: hidden, field: "c" }),
-    h: createStrip(carry, { id: id("carry-h"), key: "h", ...C.strips.h, units: hidden, field: "h" }),
+    h: createStrip(carry, { id: id("carry-h"), key: "h", ...C.strips.h, units: hUnits, field: "h" }),
   };
   carry.style.display = "none";
 
@@ -175,7 +189,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm" }
       carry.setAttribute("transform", `translate(${(p * C.slideDx).toFixed(1)},0)`);
       carry.style.opacity = String(1 - 0.6 * p);
     },
-    describe: (key, unit) => describe(view, key, unit, cell),
+    describe: (key, unit) => describe(view, key, unit, cell, proj),
   };
 }
 
@@ -207,7 +221,7 @@ const VARIANT_EQUATIONS = {
   },
 };
 
-function describe(v, key, unit, cell = "lstm") {
+function describe(v, key, unit, cell = "lstm", proj = 0) {
   if (!v) return null;
   if (key === "module-prev" || key === "module-next") {
     const dt = (key === "module-prev" ? -1 : 1) * (v.step ?? 1);
@@ -240,7 +254,7 @@ function describe(v, key, unit, cell = "lstm") {
   }
   return {
     title: `${tr(`name.${key}`)}  ${SYMBOLS[key] ?? ""}  (t = ${v.t})`,
-    equation: VARIANT_EQUATIONS[cell]?.[key] ?? EQUATIONS[key],
+    equation: (proj ? PROJ_EQUATIONS[key] : undefined) ?? VARIANT_EQUATIONS[cell]?.[key] ?? EQUATIONS[key],
     rows,
     headers: orig ? ["", tr("clamp.clamped"), tr("clamp.original")] : undefined,
     note: [clampNote, note].filter(Boolean).join(" ") || undefined,
