@@ -3,6 +3,9 @@
 h_t = W_hr (o_t * tanh(c_t)) has P units; the trace keeps o_t * tanh(c_t) as h_unprojected.
 """
 
+from types import ModuleType
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -13,17 +16,17 @@ from app.engine.live import initial_state, step
 from app.engine.params import check_layout, proj_size
 from tests.engine.test_backward_fd import KINDS, RTOL, Case, directional_errors, elementwise_errors
 
-torch = pytest.importorskip("torch")
-
 D, H, P, T, B = 3, 5, 2, 7, 4
 FIELDS = ("i", "f", "g", "o", "c", "tanh_c", "h_unprojected", "h")
 
 
-def _np(model: "torch.nn.Module") -> dict[str, np.ndarray]:
+def _np(model: Any) -> dict[str, np.ndarray]:
     return {k: v.detach().numpy() for k, v in model.state_dict().items()}
 
 
-def torch_reference(model: "torch.nn.LSTM", x: np.ndarray) -> list[list[dict[str, np.ndarray]]]:
+def torch_reference(
+    torch: ModuleType, model: Any, x: np.ndarray
+) -> list[list[dict[str, np.ndarray]]]:
     """Every gate of every layer and direction, stepped by hand with torch's own weights and
     ops, checked against the module's output; [layer][direction][field] (T, B, n)."""
     sd = {k: v.detach() for k, v in model.state_dict().items()}
@@ -37,7 +40,7 @@ def torch_reference(model: "torch.nn.LSTM", x: np.ndarray) -> list[list[dict[str
             b = sd[f"bias_ih{sfx}"] + sd[f"bias_hh{sfx}"]
             h = torch.zeros(B, P, dtype=torch.float64)
             c = torch.zeros(B, H, dtype=torch.float64)
-            rec: dict[str, list[torch.Tensor]] = {f: [] for f in FIELDS}
+            rec: dict[str, list[Any]] = {f: [] for f in FIELDS}
             steps = range(T - 1, -1, -1) if d else range(T)
             for t in steps:
                 a = xin[t] @ w_ih.T + h @ w_hh.T + b
@@ -61,7 +64,10 @@ def torch_reference(model: "torch.nn.LSTM", x: np.ndarray) -> list[list[dict[str
 @pytest.mark.parametrize(
     ("layers", "bidirectional"), [(1, False), (2, False), (1, True), (2, True)]
 )
-def test_every_field_matches_torch_in_float64(layers: int, bidirectional: bool) -> None:
+@pytest.mark.torch
+def test_every_field_matches_torch_in_float64(
+    torch: ModuleType, layers: int, bidirectional: bool
+) -> None:
     torch.manual_seed(layers + 2 * bidirectional)
     model = torch.nn.LSTM(D, H, num_layers=layers, proj_size=P, bidirectional=bidirectional)
     model = model.double()
@@ -69,7 +75,7 @@ def test_every_field_matches_torch_in_float64(layers: int, bidirectional: bool) 
     params = convert_torch("lstm", _np(model)).params
     assert proj_size(params) == P
     trace = run_trace("lstm", params, x)
-    ref = torch_reference(model, x)
+    ref = torch_reference(torch, model, x)
     assert trace.proj_size == P and trace.hidden_size == H
     for k in range(layers):
         for d, fields in enumerate([trace.layers[k], *(trace.backward or [])[k : k + 1]]):
@@ -84,7 +90,8 @@ def test_every_field_matches_torch_in_float64(layers: int, bidirectional: bool) 
     np.testing.assert_allclose(trace.c_n, c_n.detach().numpy(), rtol=0, atol=1e-10)
 
 
-def test_initial_states_and_a_clamp_match_torch() -> None:
+@pytest.mark.torch
+def test_initial_states_and_a_clamp_match_torch(torch: ModuleType) -> None:
     """h0 has P units, c0 H; a clamp on o changes h_unprojected, then h through W_hr."""
     torch.manual_seed(5)
     model = torch.nn.LSTM(D, H, proj_size=P).double()
@@ -153,7 +160,8 @@ def test_every_weight_hr_entry_matches_finite_differences() -> None:
     assert errors[worst] < RTOL, f"{worst}: {errors[worst]:.2e}"
 
 
-def test_backward_matches_torch_autograd() -> None:
+@pytest.mark.torch
+def test_backward_matches_torch_autograd(torch: ModuleType) -> None:
     from app.engine.backward import Loss, backward
 
     torch.manual_seed(9)
@@ -169,12 +177,13 @@ def test_backward_matches_torch_autograd() -> None:
         np.testing.assert_allclose(grads.params[name], p.grad.numpy(), rtol=0, atol=1e-12)
 
 
-def _sd(**kw: int) -> dict[str, np.ndarray]:
+def _sd(torch: ModuleType, **kw: int) -> dict[str, np.ndarray]:
     return _np(torch.nn.LSTM(D, H, proj_size=P, **kw).double())
 
 
-def test_bad_projection_shapes_name_the_tensor_and_the_shape() -> None:
-    sd = _sd()
+@pytest.mark.torch
+def test_bad_projection_shapes_name_the_tensor_and_the_shape(torch: ModuleType) -> None:
+    sd = _sd(torch)
     bad = {**sd, "weight_hr_l0": np.zeros((P, H + 1))}
     with pytest.raises(
         LayoutError, match=r"weight_hr_l0 has shape \(2, 6\), expected \(proj_size, 5\)"
@@ -186,7 +195,7 @@ def test_bad_projection_shapes_name_the_tensor_and_the_shape() -> None:
     big = {**sd, "weight_hr_l0": np.zeros((H, H)), "weight_hh_l0": np.zeros((4 * H, H))}
     with pytest.raises(LayoutError, match="proj_size 5 must be between 1 and hidden_size - 1"):
         check_layout("lstm", big)
-    two = _sd(num_layers=2)
+    two = _sd(torch, num_layers=2)
     del two["weight_hr_l1"]
     with pytest.raises(
         LayoutError, match=r"missing tensor weight_hr_l1 \(expected shape \(2, 5\)\)"
@@ -201,7 +210,8 @@ def test_bad_projection_shapes_name_the_tensor_and_the_shape() -> None:
         )
 
 
-def test_a_bias_free_projected_module_gets_zero_biases() -> None:
+@pytest.mark.torch
+def test_a_bias_free_projected_module_gets_zero_biases(torch: ModuleType) -> None:
     model = torch.nn.LSTM(D, H, proj_size=P, bias=False, num_layers=2).double()
     converted = convert_torch("lstm", {"rnn." + k: v for k, v in _np(model).items()})
     assert converted.params["bias_ih_l1"].shape == (4 * H,)
