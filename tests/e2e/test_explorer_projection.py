@@ -2,6 +2,7 @@
 its hover equal to the API's h, and the output product's hover equal to h_unprojected."""
 
 import io
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -76,3 +77,28 @@ def test_the_box_is_labelled_in_chinese(page: Page, base_url: str) -> None:
     open_explorer(page, f"?model={model_id}&steps=4&lang=zh")
     label = page.locator("#proj-hr").get_attribute("aria-label") or ""
     assert label.startswith("投影 W_hr") and f"{P} 个单元" in label
+
+
+def test_the_csv_of_a_projected_trace_leaves_h_empty_past_its_units(
+    page: Page, base_url: str, tmp_path: Path
+) -> None:
+    model_id = _upload_projected(base_url, 1)
+    open_explorer(page, f"?model={model_id}&steps=4")
+    page.click("text=Share and export")
+    api = api_trace(base_url, {"model": {"id": model_id}, "inputs": page_inputs(page)})
+    with page.expect_download() as info:
+        page.click("#download-csv")
+    path = tmp_path / "trace.csv"
+    info.value.save_as(path)
+    lines = path.read_text().splitlines()
+    header = lines[0].split(",")
+    assert "h_unprojected" in header and len(lines) == 1 + 4 * H
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
+    step2 = [r for r in rows if r["step"] == "2"]
+    assert [np.float32(r["h"]) for r in step2[:P]] == [
+        np.float32(v) for v in api["layers"][0]["h"][2]
+    ]
+    assert all(r["h"] == "" for r in step2[P:])
+    assert np.float32(step2[4]["h_unprojected"]) == np.float32(
+        api["layers"][0]["h_unprojected"][2][4]
+    )
