@@ -219,3 +219,16 @@ def test_a_bias_free_projected_module_gets_zero_biases(torch: ModuleType) -> Non
     out, _ = model(torch.tensor(x))
     trace = run_trace("lstm", converted.params, x)
     np.testing.assert_allclose(trace.layers[1]["h"], out.detach().numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("field", ["i", "f", "g", "o"])
+def test_clamped_projection_gradients_match_finite_differences(field: str) -> None:
+    case = Case("lstm", 2, 3, "mse_readout", seed=4, proj=P)
+    value = 0.3 if field == "g" else 0.8
+    case.clamps = [
+        Clamp(field, value, units=[0, 2], steps=range(1, 4)),
+        Clamp(field, value, units=[3], layer=1),  # Case: H = 4
+    ]
+    errors = directional_errors(case, seed=1)
+    worst = max(errors, key=errors.__getitem__)
+    assert errors[worst] < RTOL, f"{worst}: {errors[worst]:.2e}"
