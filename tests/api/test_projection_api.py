@@ -161,3 +161,25 @@ def test_engine_and_api_agree_on_a_projected_trace(client: TestClient, tmp_path:
     assert want.backward is not None
     np.testing.assert_allclose(got["layers"][0]["backward"]["h_unprojected"],
                                want.backward[0]["h_unprojected"], rtol=0, atol=1e-15)  # fmt: skip
+
+
+def test_live_stepping_a_projected_model_equals_its_trace(
+    client: TestClient, tmp_path: Path
+) -> None:
+    torch = _torch()
+    info = _upload(client, tmp_path, _model(torch, False))
+    ref = {"id": info["id"]}
+    inputs = np.eye(len(VOCAB))[[2, 0, 4, 1]].tolist()
+    batch = client.post("/api/v1/trace", json={"model": ref, "inputs": inputs}).json()
+    with client.websocket_connect("/api/v1/step") as ws:
+        ws.send_text(json.dumps({"type": "open", "model": ref}))
+        ready = ws.receive_json()
+        assert (ready["hidden_size"], ready["proj_size"]) == (H, P)
+        answers = []
+        for x in inputs:
+            ws.send_text(json.dumps({"type": "step", "input": x}))
+            answers.append(ws.receive_json())
+    for layer in range(2):
+        for field in ("h", "h_unprojected", "c"):
+            got = np.array([a["layers"][layer][field] for a in answers])
+            np.testing.assert_allclose(got, batch["layers"][layer][field], rtol=0, atol=1e-14)
