@@ -183,7 +183,7 @@ def binary_inputs(
     per = "per layer" if model.num_directions == 1 else "per layer and direction"
     for name, arr in (("h0", h0), ("c0", c0)):
         if arr is not None:
-            checked(arr, name, model.hidden_size)
+            checked(arr, name, model.h_size if name == "h0" else model.hidden_size)
             if arr.shape[0] != model.stacks:
                 raise ApiError(
                     422,

@@ -143,7 +143,8 @@ def _directions(trace: Trace) -> list[tuple[str, list[dict[str, np.ndarray]]]]:
 
 def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> list[bytes]:
     """The trace response as JSON parts (see JsonPartsResponse). Keys are plain identifiers.
-    A bidirectional trace's layers[k] also holds "backward": the same fields."""
+    A bidirectional trace's layers[k] also holds "backward": the same fields. An LSTM with a
+    projection adds "proj_size" and each layer's "h_unprojected"."""
     _directions(trace)
     body: dict[str, Any] = {
         "cell": trace.cell,
@@ -153,6 +154,8 @@ def trace_json(trace: Trace, dtype: str, tokens: list[str] | None) -> list[bytes
         "dtype": dtype,
         "steps": int(next(iter(trace.layers[0].values())).shape[0]),
     }
+    if trace.proj_size:  # an LSTM with a projection: h has proj_size units
+        body["proj_size"] = trace.proj_size
     if trace.backward is not None:
         body["num_directions"] = 2
     if tokens is not None:
@@ -178,7 +181,9 @@ def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> mem
     bidirectional model), h_n and c_n (layers * directions, hidden), and with a readout
     readout.logits and readout.probs (steps, classes). The metadata holds cell, dtype and the
     sizes as decimal text, and tokens as a JSON list, as safetensors wants text values only;
-    fields lists the layers' fields in the JSON answer's order.
+    fields lists the layers' fields in the JSON answer's order. An LSTM with a projection
+    (torch's proj_size P) adds proj_size to the metadata and layers.{k}.h_unprojected
+    (steps, hidden); its h and h_n have P units.
     """
     tensors: dict[str, np.ndarray] = {}
     for part, layers in _directions(trace):
@@ -201,6 +206,8 @@ def trace_safetensors(trace: Trace, dtype: str, tokens: list[str] | None) -> mem
         "steps": str(next(iter(trace.layers[0].values())).shape[0]),
         "fields": orjson.dumps(list(trace.layers[0])).decode(),  # the JSON answer's order
     }
+    if trace.proj_size:
+        meta["proj_size"] = str(trace.proj_size)
     if trace.backward is not None:
         meta["num_directions"] = "2"
     if tokens is not None:

@@ -30,7 +30,9 @@ def engine_loss(spec: UnitLoss | XentLoss | MseLoss, model: Model) -> Loss:
     if isinstance(spec, XentLoss):
         targets = np.array([IGNORE if t is None else t for t in spec.targets], dtype=np.int64)
         return Loss("xent", targets=targets, reduction=spec.reduction, ignore_index=IGNORE)
-    width = model.hidden_size  # mse_h; mse_readout: the readout's size (no readout: refused later)
+    width = (
+        model.h_size
+    )  # mse_h (h's units); mse_readout: the readout's size (no readout: refused later)
     if spec.kind == "mse_readout":
         width = len(spec.targets[0]) if model.readout is None else model.readout.weight.shape[0]
     return Loss(spec.kind, targets=matrix(spec.targets, "loss.targets", width),

@@ -157,6 +157,7 @@ def _store_upload(
         "hidden_size": model.hidden_size,
         "num_layers": model.num_layers,
         "num_directions": model.num_directions,
+        **({"proj_size": model.proj_size} if model.proj_size else {}),
         "parameters": count,
         "readout_size": readout_size,
         "labels": vocab if vocab is not None and readout_size == len(vocab) else None,
@@ -164,7 +165,7 @@ def _store_upload(
     stored, token = store.add(params, readout, info)
     ignored = [{"name": n, "reason": why, "code": why.code} for n, why in converted.ignored.items()]
     account = {"used_tensors": converted.used, "ignored_tensors": ignored}
-    if converted.roles:  # which Keras layer and direction each tensor came from
+    if converted.roles:  # which Keras layer (or torch role) and direction each tensor came from
         account["tensor_roles"] = [{"name": n, **r} for n, r in converted.roles.items()]
     return stored, token, account
 

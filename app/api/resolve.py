@@ -29,7 +29,7 @@ from app.engine import (
 )
 from app.engine.checks import MAX_ABS_VALUE
 from app.engine.clamps import compile_clamps
-from app.engine.params import num_directions
+from app.engine.params import num_directions, proj_size
 from app.engine.weight_cache import PreparedParams
 from app.store import ModelInfo, ModelStore
 
@@ -52,6 +52,16 @@ class Model:
     @property
     def num_directions(self) -> int:
         return num_directions(self.params)
+
+    @property
+    def proj_size(self) -> int:
+        """P of an LSTM with a projection (torch's proj_size), else 0."""
+        return proj_size(self.params)
+
+    @property
+    def h_size(self) -> int:
+        """The units of h, h0 and h_n: proj_size when there is one, else hidden_size."""
+        return self.proj_size or self.hidden_size
 
     @property
     def stacks(self) -> int:
@@ -302,7 +312,7 @@ def states(
     model: Model, h0: list[list[float]] | None, c0: list[list[float]] | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """h0 / c0 as (layers * directions, hidden_size) arrays (torch's row order)."""
-    h = None if h0 is None else matrix(h0, "h0", model.hidden_size)
+    h = None if h0 is None else matrix(h0, "h0", model.h_size)
     c = None if c0 is None else matrix(c0, "c0", model.hidden_size)
     per = "per layer" if model.num_directions == 1 else "per layer and direction"
     for name, arr in (("h0", h), ("c0", c)):

@@ -54,11 +54,17 @@ class TraceResponse(BaseModel):
     steps: int
     tokens: list[str] | None = Field(default=None, description="The text's tokens, one a step.")
     num_directions: int = Field(default=1, description="2 for a bidirectional model.")
+    proj_size: int | None = Field(
+        default=None,
+        description="Only for an LSTM with a projection (torch's proj_size P): h and h_n have "
+        "P units, h = W_hr h_unprojected, and each layer also holds `h_unprojected`, "
+        "o * tanh(c) before the projection ([step][unit], hidden_size units). Absent otherwise.",
+    )
     layers: list[dict[str, Rows]] = Field(
         description="Per layer, field (i, f, g, o, c, h, ...) -> [step][unit]. In a "
         "bidirectional model each layer also holds `backward`: the same fields for the "
         "backward direction, indexed in forward time (step t is input t), see "
-        "docs/bidirectional.md."
+        "docs/bidirectional.md. With a projection (proj_size) also `h_unprojected`."
     )
     h_n: Rows = Field(description="Final hidden state, [layer * num_directions + direction][unit].")
     c_n: Rows | None = Field(default=None, description="Final cell state (LSTMs).")
@@ -105,6 +111,9 @@ class ModelSummary(BaseModel):
     example: Any = None
     layout: str
     num_directions: int = 1
+    proj_size: int = Field(
+        default=0, description="P of an LSTM with a projection (torch's proj_size), else 0."
+    )
     created: str | None = None
     bytes: int
 
@@ -126,7 +135,15 @@ class IgnoredTensor(BaseModel):
 
 class TensorRole(BaseModel):
     name: str = Field(examples=["layers/bidirectional/backward_layer/cell/vars/0"])
-    keras_layer: str = Field(description="The Keras layer it belongs to.")
+    keras_layer: str | None = Field(
+        default=None, description="The Keras layer it belongs to (null for torch files)."
+    )
+    role: str | None = Field(
+        default=None,
+        description="Torch files with a projection: what the tensor is, e.g. projection "
+        "for weight_hr_l{k} (h = W_hr (o * tanh(c))), recurrent for weight_hh_l{k}.",
+        examples=["projection"],
+    )
     layer: int | None = Field(description="The engine's layer k (null: embedding, readout).")
     direction: Literal["forward", "backward"] | None = None
     became: list[str] = Field(examples=[["weight_ih_l0_reverse"]])
@@ -148,7 +165,8 @@ class UploadResponse(ModelSummary):
     tensor_roles: list[TensorRole] | None = Field(
         default=None,
         description="Keras 3 files: each tensor taken, its Keras layer, direction and the "
-        "engine tensors it became.",
+        "engine tensors it became. Torch files of an LSTM with proj_size: each recurrent "
+        "tensor, its layer, direction, role (weight_hr: projection) and engine name.",
     )
 
 

@@ -163,7 +163,9 @@ class TraceRequest(_SequenceRequest):
         default="json",
         description="json: the TraceResponse document. safetensors: the same arrays, unrounded, "
         "as one safetensors file (tensors layers.{k}.{field}, h_n, c_n, readout.logits, "
-        "readout.probs; the scalars and tokens in its metadata), for numpy or torch.",
+        "readout.probs; the scalars and tokens in its metadata), for numpy or torch. An LSTM "
+        "with a projection (torch's proj_size) adds layers.{k}.h_unprojected and proj_size in "
+        "the metadata.",
     )
 
     model_config = ConfigDict(

@@ -57,6 +57,7 @@ def _open(msg: StepOpen, settings: Settings, app_state: Any) -> tuple[Session, d
         "input_size": model.input_size,
         "hidden_size": model.hidden_size,
         "num_layers": model.num_layers,
+        **({"proj_size": model.proj_size} if model.proj_size else {}),
         "vocab": model.vocab,
         "dtype": msg.dtype,
         "step": 0,

@@ -31,7 +31,8 @@ class GradientFlow:
     """How much gradient reaches each step, per layer (layer 0 = the bottom one).
 
     dh: (L, T, H), or (L, T, B, H) when x had a batch axis: the total dL/dh_t of every layer,
-        through every path (the loss at t, the next step, the layer above).
+        through every path (the loss at t, the next step, the layer above); with a
+        projection (proj_size P) h and so dh have P units.
     dc: the same for the cell state c_t (LSTM family), else None; it includes the path
         through h_t = o tanh(c_t) (and o's peephole), so dc[l, t] is dL/dc_t in full.
     dh_norm, dc_norm: (L, T) Euclidean norms of dh[l, t] and dc[l, t] (over units and rows).
@@ -86,9 +87,16 @@ def _layer_backward(
 
 
 def _zero_layer(
-    params: Mapping[str, np.ndarray], layer: int, xin: np.ndarray, B: int, H: int, has_c: bool
+    params: Mapping[str, np.ndarray],
+    layer: int,
+    xin: np.ndarray,
+    B: int,
+    H: int,
+    has_c: bool,
+    out: int,
 ) -> LayerGrads:
-    """A layer no gradient reaches (above a unit loss's layer): everything is 0."""
+    """A layer no gradient reaches (above a unit loss's layer): everything is 0. out: the
+    units of h (H, or proj_size)."""
     dtype = xin.dtype
     T = xin.shape[0]
     grads = {
@@ -101,9 +109,9 @@ def _zero_layer(
     return LayerGrads(
         grads,
         np.zeros_like(xin),
-        np.zeros((B, H), dtype=dtype),
+        np.zeros((B, out), dtype=dtype),
         dc0,
-        zeros,
+        np.zeros((T, B, out), dtype=dtype),
         zeros if has_c else None,
     )
 
@@ -145,18 +153,19 @@ def backward(
     trace = run_trace(cell, params, x, h0=h0, c0=c0, clamps=clamps, readout=readout, dtype=dtype)
     float_dtype = as_float_dtype(dtype)
     L, H = trace.num_layers, trace.hidden_size
+    out = trace.proj_size or H  # the units of h
     xs = np.asarray(x, dtype=float_dtype)
     batched = xs.ndim == 3
     xs = _batch(xs, 1, batched)
     T, B, _ = xs.shape
     has_c = has_cell_state(cell)
 
-    def state(value: np.ndarray | None) -> np.ndarray:  # (L, B, H), as run_trace checked it
+    def state(value: np.ndarray | None, units: int) -> np.ndarray:  # (L, B, units), checked
         if value is None:
-            return np.zeros((L, B, H), dtype=float_dtype)
+            return np.zeros((L, B, units), dtype=float_dtype)
         return _batch(np.asarray(value, dtype=float_dtype), 1, batched)
 
-    hs, cs = state(h0), state(c0) if has_c else None
+    hs, cs = state(h0, out), state(c0, H) if has_c else None
     layers = [{k: _batch(v, 1, batched) for k, v in fields.items()} for fields in trace.layers]
     logits = None if trace.logits is None else _batch(trace.logits, 1, batched)
     seeds = loss_seeds(loss, [fields["h"] for fields in layers], logits, batched)
@@ -167,13 +176,13 @@ def backward(
     dh_top = seeds.dh[-1]
     if readout is not None:
         w_r = np.asarray(readout.weight, dtype=float_dtype)
-        h_top = layers[-1]["h"].reshape(T * B, H)
+        h_top = layers[-1]["h"].reshape(T * B, out)
         if seeds.dlogits is None:
             d_readout = Readout(np.zeros_like(w_r), np.zeros(w_r.shape[0], dtype=float_dtype))
         else:
             dl = seeds.dlogits.reshape(T * B, -1)
             d_readout = Readout(dl.T @ h_top, dl.sum(axis=0))  # dL/dW_r, dL/db_r
-            from_readout = (dl @ w_r).reshape(T, B, H)  # dL/dh_top through the readout
+            from_readout = (dl @ w_r).reshape(T, B, out)  # dL/dh_top through the readout
             dh_top = from_readout if dh_top is None else dh_top + from_readout
 
     top_down: list[LayerGrads] = []
@@ -181,7 +190,7 @@ def backward(
     for k in reversed(range(L)):
         xin = xs if k == 0 else layers[k - 1]["h"]
         if dh_out is None:
-            top_down.append(_zero_layer(weights, k, xin, B, H, has_c))
+            top_down.append(_zero_layer(weights, k, xin, B, H, has_c, out))
         else:
             c0_k = None if cs is None else cs[k]
             top_down.append(

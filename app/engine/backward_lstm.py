@@ -15,6 +15,8 @@ one GEMM each after it. A clamped gate is a constant: its K is 0 where it was cl
 Peephole: a_i, a_f add w_ci * c_prev, w_cf * c_prev and a_o adds w_co * c, so
     dc += da_o * w_co,   dc_next += da_i * w_ci + da_f * w_cf.
 Coupled (rows f, g, o; i = 1 - f): dc/df = c_prev - g, unless i itself was clamped.
+Projection (torch's proj_size; h = W_hr m with m = o * tanh(c), the trace's h_unprojected):
+    dm = dh @ W_hr, which takes dh's place in dc and da_o;   dL/dW_hr = sum_t dh_t^T m_t.
 """
 
 from collections.abc import Mapping
@@ -87,6 +89,37 @@ def _loop(
     return dA, DH, DC[:, :, 0], dh_next, dc_next
 
 
+def _projected_loop(
+    dh_out: np.ndarray,
+    K: np.ndarray,
+    kc: np.ndarray,
+    f: np.ndarray,
+    w_hh: np.ndarray,
+    w_hr: np.ndarray,
+) -> Loop:
+    """As _loop for an lstm with a projection: dh_out (T, B, P), w_hh (4H, P), w_hr (P, H).
+    DH, dh0 have P units; dL/dm = dh @ W_hr is what the gates and c see."""
+    T, B, G, H = K.shape
+    P = w_hr.shape[0]
+    dtype = K.dtype
+    dA, _, DC, _, dc_next = _outputs(T, B, G, H, dtype)
+    DH = np.empty((T, B, P), dtype=dtype)
+    dh_next = np.zeros((B, P), dtype=dtype)
+    dm = np.empty((B, H), dtype=dtype)
+    dA4 = dA.reshape(T, B, G, H)
+    for t in range(T - 1, -1, -1):
+        dh, dc = DH[t], DC[t, :, 0]
+        np.add(dh_out[t], dh_next, out=dh)  # dh = dL/dh_t (P units)
+        np.dot(dh, w_hr, out=dm)  # dL/dm_t, m = o * tanh(c)
+        np.multiply(dm, kc[t], out=dc)
+        np.add(dc, dc_next, out=dc)  # dc = dL/dc_t
+        np.multiply(K[t, :, : G - 1], DC[t], out=dA4[t, :, : G - 1])  # da_i, da_f, da_g
+        np.multiply(K[t, :, G - 1], dm, out=dA4[t, :, G - 1])  # da_o
+        np.multiply(dc, f[t], out=dc_next)  # dL/dc_{t-1}
+        np.dot(dA[t], w_hh, out=dh_next)  # dL/dh_{t-1}, (B, P)
+    return dA, DH, DC[:, :, 0], dh_next, dc_next
+
+
 def _peephole_loop(
     dh_out: np.ndarray,
     K: np.ndarray,
@@ -146,8 +179,11 @@ def lstm_backward(
     fields: the layer's trace, each (T, B, H). xin: (T, B, D_in) the layer's input.
     h0, c0: (B, H). dh_out: (T, B, H) the gradient reaching h_t from outside the layer's
     recurrence (the loss, the layer above). clamps: this layer's clamp schedule.
+    With a projection (weight_hr, torch's proj_size P) h, h0 and dh_out have P units and
+    fields has h_unprojected (T, B, H).
     """
-    T, B, H = dh_out.shape
+    T, B, _ = dh_out.shape
+    H = c0.shape[-1]
     dtype = dh_out.dtype
     masks = clamp_masks(clamps, T, H)
     i, f, g, o, c, tc, h = (fields[n] for n in ("i", "f", "g", "o", "c", "tanh_c", "h"))
@@ -175,7 +211,7 @@ def lstm_backward(
     np.subtract(1.0, kc, out=kc)
     np.multiply(kc, o, out=kc)  # dh -> dc through h = o tanh(c): o (1 - tanh(c)^2)
     w_hh = weight(params, f"weight_hh_l{layer}", dtype)
-    peep: dict[str, np.ndarray] = {}
+    extra: dict[str, np.ndarray] = {}
     if cell == "lstm_peephole":
         w_c = tuple(weight(params, f"weight_c{n}_l{layer}", dtype) for n in "ifo")
         dA, DH, DC, dh0, dc0 = _peephole_loop(dh_out, K, kc, f, w_hh, (w_c[0], w_c[1], w_c[2]))
@@ -186,13 +222,18 @@ def lstm_backward(
             total += np.einsum("tbh,tbh->h", da[1:], c[:-1])
             return total
 
-        peep = {
+        extra = {
             f"weight_ci_l{layer}": dot_c_prev(dA4[:, :, 0]),
             f"weight_cf_l{layer}": dot_c_prev(dA4[:, :, 1]),
             f"weight_co_l{layer}": np.einsum("tbh,tbh->h", dA4[:, :, 3], c),
         }
+    elif f"weight_hr_l{layer}" in params:
+        w_hr = weight(params, f"weight_hr_l{layer}", dtype)
+        dA, DH, DC, dh0, dc0 = _projected_loop(dh_out, K, kc, f, w_hh, w_hr)
+        m = fields["h_unprojected"]
+        extra = {f"weight_hr_l{layer}": np.einsum("tbp,tbh->ph", DH, m)}  # sum_t dh_t^T m_t
     else:
         dA, DH, DC, dh0, dc0 = _loop(dh_out, K, kc, f, w_hh)
     grads, dxin = input_and_weight_grads(params, layer, dA, dA, xin, h0, h)
-    grads.update(peep)
+    grads.update(extra)
     return LayerGrads(grads, dxin, dh0, dc0, DH, DC)

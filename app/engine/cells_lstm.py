@@ -7,6 +7,12 @@
     c = f * c_prev + i * g                          cell state
     h = o * tanh(c)                                 hidden state
 
+Projection (torch's nn.LSTM(proj_size=P), standard lstm only): the product above becomes
+h_unprojected = o * tanh(c) (H units) and h = W_hr h_unprojected (P units) with W_hr (P, H);
+h (not h_unprojected) is what the gates see at the next step and what the layer above reads,
+so weight_hh is (4H, P). The row layout is the same, with h_unprojected in the h block and h
+in an array of its own.
+
 Peephole (Keras/TensorFlow use_peepholes): i and f also add w_ci * c_prev and w_cf * c_prev,
 o adds w_co * c (the new c). Coupled: no input-gate rows, i = 1 - f.
 
@@ -93,6 +99,8 @@ def lstm_layer(
     out arguments on views made by iterating (in C) rather than by indexing. With numba
     installed, the compiled kernel (app/engine/kernel_numba.py) runs the same steps instead.
     """
+    if f"weight_hr_l{layer}" in params:  # a projection: NumPy only (no compiled kernel)
+        return projected_layer(params, layer, xin, h0, c0, clamps, dtype)
     T, B, _ = xin.shape
     H = h0.shape[1]
     # torch rows i, f, g, o -> internal o, i, f, g; sigmoid rows pre-scaled by 0.5
@@ -142,6 +150,58 @@ def lstm_layer(
         mul(o, tc, h_t)  # h = o * tanh(c)
         h = h_t
     return _result(R, T, H)
+
+
+def projected_layer(
+    params: Mapping[str, np.ndarray],
+    layer: int,
+    xin: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray,
+    clamps: StepClamps | None,
+    dtype: np.dtype[Any],
+) -> LayerResult:
+    """Standard LSTM with a projection (torch's proj_size): h0 (B, P), c0 (B, H).
+
+    The traced fields are the standard ones, with h (T, B, P) the projected state and the
+    extra field h_unprojected (T, B, H), o * tanh(c) before W_hr.
+    """
+    T, B, _ = xin.shape
+    H = c0.shape[1]
+    w_ih_t, w_hh_t, bias = stacked_weights(
+        params, layer, H, (3, 0, 1, 2), (0.5, 0.5, 0.5, 1.0), dtype
+    )
+    w_hr_t = np.ascontiguousarray(np.asarray(params[f"weight_hr_l{layer}"], dtype=dtype).T)
+    P = w_hr_t.shape[1]
+    R = _buffer(xin, w_ih_t, bias, c0)
+    offsets = {"o": KO * H, "i": KI * H, "f": KF * H, "g": KG * H}
+    hp = aligned_empty((T, B, P), dtype)  # the projected h of every step
+    rec = aligned_empty((B, 4 * H), dtype)
+    h = h0
+    for t in range(T):
+        r = R[t]
+        a, s = r[:, : 4 * H], r[:, : 3 * H]
+        c = R[t + 1, :, CP * H : (CP + 1) * H]
+        np.dot(h, w_hh_t, rec)
+        np.add(a, rec, out=a)  # all pre-activations (sigmoid rows halved)
+        np.tanh(a, out=a)
+        np.multiply(s, 0.5, out=s)
+        np.add(s, 0.5, out=s)  # o, i, f = sigmoid(z)
+        if clamps is not None and t in clamps:
+            apply_clamps(r, clamps[t], offsets)
+        np.multiply(
+            r[:, KI * H : (KF + 1) * H],
+            r[:, KG * H : (CP + 1) * H],
+            out=r[:, IG * H : (FC + 1) * H],
+        )  # i*g, f*c_prev
+        np.add(r[:, FC * H : (FC + 1) * H], r[:, IG * H : (IG + 1) * H], out=c)  # c
+        m = _output(r, c, r[:, KO * H : (KO + 1) * H], H)  # h_unprojected = o * tanh(c)
+        np.dot(m, w_hr_t, out=hp[t])  # h = W_hr h_unprojected
+        h = hp[t]
+    fields = _views(R, T, H)
+    fields["h_unprojected"] = fields["h"]
+    fields["h"] = hp
+    return LayerResult(fields, hp, hp[T - 1], fields["c"][T - 1])
 
 
 def peephole_layer(

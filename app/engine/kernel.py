@@ -2,7 +2,8 @@
 
 `kernel` arguments are "auto" (the compiled kernel where it runs and helps, else NumPy),
 "numpy" (always the reference) or "numba" (the kernel, an EngineError if it cannot run).
-The kernel covers the standard LSTM (clamps included); the other cells use NumPy. "Helps"
+The kernel covers the standard LSTM (clamps included); the other cells, and LSTM layers with
+a projection (torch's proj_size), use NumPy. "Helps"
 is measured (bench/engine_bench.py): in float32 always; in float64 only up to
 KERNEL_F64_MAX_HIDDEN, past which NumPy's loop, bound by its matvec, is as fast.
 """

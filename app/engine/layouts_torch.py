@@ -8,16 +8,16 @@ import numpy as np
 
 from app.engine.errors import LayoutError
 from app.engine.layouts_account import Converted, Outside, outside, settle, take
-from app.engine.params import check_layout, expected_shapes, num_directions
+from app.engine.params import check_layout, expected_shapes, num_directions, output_size, proj_size
 from app.engine.records import Readout
 from app.engine.spec import check_cell
 
 _ANCHOR = "weight_ih_l0"
 _PARAM = re.compile(
-    r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co)_l\d+(_reverse)?"
+    r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co|weight_hr)_l\d+(_reverse)?"
 )
 _ANY_PARAM = re.compile(
-    r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co)(_l\d+)?"
+    r"(weight_ih|weight_hh|bias_ih|bias_hh|weight_ci|weight_cf|weight_co|weight_hr)(_l\d+)?"
 )
 
 
@@ -122,9 +122,11 @@ def convert_torch(
     holding weight_ih_l0 is found ("." picks the one at the top level). nn.LSTMCell-style
     names (weight_ih, ...) are read as layer 0. Modules built with bias=False get zero biases.
     Bidirectional modules keep torch's "_reverse" tensors (their readout reads 2H); LSTMs with
-    proj_size are refused. The other modules are settled by app.engine.layouts_account: a
-    Linear "<name>.weight" (V, H or 2H) + "<name>.bias" may become the readout, an embedding
-    (V, D) is folded in when `vocab_size` is V. Returns float64 copies.
+    proj_size keep weight_hr_l{k}, the projection h = W_hr (o * tanh(c)) (their h, and so
+    the readout, has proj_size units). The other modules are settled by
+    app.engine.layouts_account: a Linear "<name>.weight" (V, H or 2H) + "<name>.bias" may
+    become the readout, an embedding (V, D) is folded in when `vocab_size` is V. Returns
+    float64 copies.
     """
     check_cell(cell)
     tensors, original = _cell_style(tensors)
@@ -135,8 +137,6 @@ def convert_torch(
         prefix = ""
     elif prefix and not prefix.endswith("."):
         prefix += "."
-    if f"{prefix}weight_hr_l0" in tensors:
-        raise LayoutError(f"{prefix}weight_hr_l0: LSTMs with proj_size are not supported")
     params: dict[str, np.ndarray] = {}
     used, outside = [], []
     for name in names:
@@ -154,15 +154,20 @@ def convert_torch(
     if not any(n.startswith("bias_") for n in params) and matrices:  # else check_layout refuses
         # bias=False: PyTorch adds nothing, which is a zero bias.
         d, h = params[_ANCHOR].shape[-1], params["weight_hh_l0"].shape[-1]
+        hr = params.get("weight_hr_l0")
+        h = hr.shape[-1] if hr is not None and hr.ndim == 2 else h  # proj: weight_hh is (4H, P)
         dirs = num_directions(params)
         layers = sum(1 for n in params if n.startswith("weight_ih_l") and "_reverse" not in n)
-        for name, shape in expected_shapes(cell, d, h, layers, dirs).items():
+        shapes = expected_shapes(
+            cell, d, h, layers, dirs, proj_size(params) if hr is not None else 0
+        )
+        for name, shape in shapes.items():
             if name.startswith("bias_"):
                 params[name] = np.zeros(shape)
     input_size, hidden_size, _ = check_layout(cell, params, label=prefix)
     others = _other_rnns(outside, names, prefix)
     rest = [n for n in outside if n not in others]
-    reads = hidden_size * num_directions(params)  # what a readout on top sees
+    reads = output_size(params, hidden_size) * num_directions(params)  # what a readout sees
     account = settle(_layers(rest, tensors), input_size, reads, vocab_size, others)
 
     def read(name: str) -> np.ndarray:
@@ -180,7 +185,36 @@ def convert_torch(
         sorted(original.get(n, n) for n in used),
         {original.get(n, n): account.ignored[n] for n in sorted(account.ignored)},
         folded,
+        _roles(params, prefix, tensors) if proj_size(params) else {},
     )
+
+
+_ROLES = {
+    "weight_ih": "input",
+    "weight_hh": "recurrent",
+    "bias_ih": "bias",
+    "bias_hh": "bias",
+    "weight_hr": "projection",
+}
+
+
+def _roles(
+    params: Mapping[str, np.ndarray], prefix: str, tensors: Mapping[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """What each recurrent tensor of a module with a projection is: weight_hr_l{k} becomes
+    the projection h = W_hr (o * tanh(c)) (the upload answer's tensor_roles)."""
+    roles: dict[str, dict[str, Any]] = {}
+    for name in params:
+        match = re.fullmatch(r"([a-z_]+)_l(\d+)(_reverse)?", name)
+        if match is None or f"{prefix}{name}" not in tensors:  # (zero biases of bias=False)
+            continue
+        roles[f"{prefix}{name}"] = {
+            "layer": int(match[2]),
+            "direction": "backward" if match[3] else "forward",
+            "role": _ROLES.get(match[1], match[1]),
+            "became": [name],
+        }
+    return roles
 
 
 def from_torch(

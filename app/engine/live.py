@@ -7,7 +7,7 @@ import numpy as np
 
 from app.engine.checks import as_float_dtype, check_state
 from app.engine.errors import EngineError, ShapeError
-from app.engine.params import forward_only, model_sizes
+from app.engine.params import forward_only, model_sizes, output_size
 from app.engine.records import Readout, State
 from app.engine.spec import check_cell, has_cell_state
 from app.engine.trace import run_trace
@@ -21,7 +21,8 @@ def initial_state(
     dtype: Any = np.float64,
     batch: int | None = None,
 ) -> State:
-    """The state before the first step: h0/c0 (L, H) or (L, B, H), zeros when None.
+    """The state before the first step: h0/c0 (L, H) or (L, B, H), zeros when None (with a
+    projection, torch's proj_size P, h has P units and c H).
 
     With zeros, `batch` chooses (L, batch, H) over (L, H); given states set it themselves.
     """
@@ -38,7 +39,8 @@ def initial_state(
         batched, rows = False, 1
     if rows < 1:
         raise ShapeError(f"batch is {rows}, must be at least 1")
-    h = check_state("h0", h0, num_layers, rows, hidden_size, batched, float_dtype)
+    h_units = output_size(params, hidden_size)
+    h = check_state("h0", h0, num_layers, rows, h_units, batched, float_dtype)
     c = None
     if has_cell_state(cell):
         c = check_state("c0", c0, num_layers, rows, hidden_size, batched, float_dtype)

@@ -44,6 +44,9 @@ class Trace:
     over the reversed sequence, stored in forward time: row t is input step t); else None.
     h_n, c_n: (L * D, H) or (L * D, B, H), row k * D + d for layer k, direction d (torch's
     order; D = num_directions); c_n is None for cells without a cell state.
+    proj_size: P of an lstm with a projection (torch's proj_size), else 0; then h, h_n have P
+    units, c, c_n and the gates H, and each layer has h_unprojected (H), o * tanh(c) before
+    h = W_hr h_unprojected.
     logits, probs: (T, V) or (T, B, V) when a readout was given, else None; the readout reads
     the top layer's h, both directions concatenated [forward, backward].
     """
@@ -59,6 +62,7 @@ class Trace:
     probs: np.ndarray | None = None
     backward: list[dict[str, np.ndarray]] | None = None
     kernel: str = "numpy"  # the loop that ran: "numpy", "numba" or "numba+numpy" (mixed)
+    proj_size: int = 0
 
     @property
     def num_directions(self) -> int:

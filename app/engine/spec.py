@@ -19,6 +19,16 @@ TRACE_FIELDS: dict[str, tuple[str, ...]] = {
     "rnn_relu": ("pre", "h"),
 }
 
+# The extra field of an lstm layer with a projection (torch's proj_size): o * tanh(c) before
+# W_hr; such a layer's h is W_hr h_unprojected (proj_size units).
+PROJECTED_FIELD = "h_unprojected"
+
+
+def trace_fields(cell: str, projected: bool = False) -> tuple[str, ...]:
+    """TRACE_FIELDS[cell], with h_unprojected last for an lstm with a projection."""
+    return TRACE_FIELDS[cell] + ((PROJECTED_FIELD,) if projected else ())
+
+
 GATES: dict[str, tuple[str, ...]] = {
     "lstm": ("i", "f", "g", "o"),
     "lstm_peephole": ("i", "f", "g", "o"),

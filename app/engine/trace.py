@@ -13,10 +13,10 @@ from app.engine.checks import as_float_dtype, check_input, check_state, check_we
 from app.engine.clamps import DIRECTIONS, StepClamps, compile_clamps
 from app.engine.errors import EngineError
 from app.engine.kernel import check_kernel
-from app.engine.params import direction_params, model_sizes, num_directions
+from app.engine.params import direction_params, model_sizes, num_directions, proj_size
 from app.engine.readout import apply_readout, check_readout
 from app.engine.records import Clamp, Readout, Trace
-from app.engine.spec import TRACE_FIELDS, check_cell, has_cell_state
+from app.engine.spec import check_cell, has_cell_state, trace_fields
 
 
 def run_layer(
@@ -43,17 +43,21 @@ def run_layer(
     return loop[cell](params, layer, xin, h0, c0, clamps, dtype)
 
 
-def check_fields(cell: str, fields: Collection[str] | None) -> tuple[str, ...]:
-    """The requested fields in the cell's order; unknown names are refused."""
+def check_fields(
+    cell: str, fields: Collection[str] | None, projected: bool = False
+) -> tuple[str, ...]:
+    """The requested fields in the cell's order; unknown names are refused. projected: the
+    model has a projection (proj_size), whose layers also trace h_unprojected."""
+    known = trace_fields(cell, projected)
     if fields is None:
-        return TRACE_FIELDS[cell]
-    unknown = sorted(set(fields) - set(TRACE_FIELDS[cell]))
+        return known
+    unknown = sorted(set(fields) - set(known))
     if unknown:
+        what = f"{cell} with proj_size" if projected else cell
         raise EngineError(
-            f"unknown field {unknown[0]!r} for {cell}; fields: {', '.join(TRACE_FIELDS[cell])}",
-            "fields",
+            f"unknown field {unknown[0]!r} for {what}; fields: {', '.join(known)}", "fields"
         )
-    return tuple(f for f in TRACE_FIELDS[cell] if f in fields)
+    return tuple(f for f in known if f in fields)
 
 
 def run_trace(
@@ -72,10 +76,12 @@ def run_trace(
     """Run `cell` with PyTorch-layout `params` over x and keep every quantity of every step.
 
     x: (T, D) or (T, B, D). h0, c0: (L * dirs, H) or (L * dirs, B, H), zeros when None (c0
-    only for the LSTM family); dirs is 2 for bidirectional params (torch's "_reverse"
-    tensors), whose backward direction runs over the reversed sequence. clamps force gates
-    to values (see Clamp); the rest of the trace follows. kernel: "auto", "numpy" or "numba"
-    (app/engine/kernel.py); Trace.kernel says which loop ran.
+    only for the LSTM family; with a projection, torch's proj_size P, h0 and h_n have P
+    units and every layer traces h_unprojected besides h); dirs is 2 for bidirectional
+    params (torch's "_reverse" tensors), whose backward direction runs over the reversed
+    sequence. clamps force gates to values (see Clamp); the rest of the trace follows.
+    kernel: "auto", "numpy" or "numba" (app/engine/kernel.py); Trace.kernel says which loop
+    ran.
     Returned arrays have the batch-ness of x and may be views into one buffer per layer.
     Raises ShapeError / LayoutError / EngineError on bad shapes, values, names or options.
     """
@@ -84,11 +90,13 @@ def run_trace(
     float_dtype = as_float_dtype(dtype)
     input_size, hidden_size, num_layers = model_sizes(cell, params)
     D = num_directions(params)
+    P = proj_size(params)
+    out_size = P or hidden_size  # the units of h
     check_weights(params)
-    keep = check_fields(cell, fields)
+    keep = check_fields(cell, fields, P > 0)
     xs, batched = check_input(x, input_size, float_dtype)
     T, B, _ = xs.shape
-    hs = check_state("h0", h0, num_layers * D, B, hidden_size, batched, float_dtype)
+    hs = check_state("h0", h0, num_layers * D, B, out_size, batched, float_dtype)
     cs: np.ndarray | None = None
     if has_cell_state(cell):
         cs = check_state("c0", c0, num_layers * D, B, hidden_size, batched, float_dtype)
@@ -98,12 +106,12 @@ def run_trace(
         compile_clamps(clamps, cell, num_layers, T, hidden_size, "clamps", D, direction)
         for direction in DIRECTIONS[:D]
     ]
-    top = check_readout(readout, hidden_size * D, float_dtype) if readout is not None else None
+    top = check_readout(readout, out_size * D, float_dtype) if readout is not None else None
 
     layers: list[dict[str, np.ndarray]] = []
     backward: list[dict[str, np.ndarray]] = []
-    h_n = np.empty((num_layers * D, B, hidden_size), dtype=float_dtype)
-    c_n = np.empty_like(h_n) if cs is not None else None
+    h_n = np.empty((num_layers * D, B, out_size), dtype=float_dtype)
+    c_n = np.empty((num_layers * D, B, hidden_size), float_dtype) if cs is not None else None
     xin = xs
     used: set[str] = set()
     for k in range(num_layers):
@@ -124,7 +132,7 @@ def run_trace(
             else:  # computed over the reversed sequence: flipped back into forward time
                 backward.append(_kept(res.fields, keep, batched, flip=True))
                 outs.append(res.h_seq[::-1])
-        xin = outs[0] if D == 1 else np.concatenate(outs, axis=-1)  # (T, B, D*H)
+        xin = outs[0] if D == 1 else np.concatenate(outs, axis=-1)  # (T, B, D*H or D*P)
 
     logits = probs = None
     if top is not None:
@@ -141,6 +149,7 @@ def run_trace(
         probs=probs,
         backward=backward if D == 2 else None,
         kernel="+".join(sorted(used)),
+        proj_size=P,
     )
 
 

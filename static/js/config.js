@@ -9,7 +9,7 @@ export const DECIMALS = 4;
 // The article's symbols for PyTorch's names (its C̃ is g, its C is c).
 export const SYMBOLS = {
   i: "iₜ", f: "fₜ", g: "C̃ₜ", o: "oₜ", c: "Cₜ", h: "hₜ", c_prev: "Cₜ₋₁", h_prev: "hₜ₋₁",
-  x: "xₜ", tanh_c: "tanh(Cₜ)", f_c_prev: "fₜ·Cₜ₋₁", i_g: "iₜ·C̃ₜ",
+  x: "xₜ", tanh_c: "tanh(Cₜ)", f_c_prev: "fₜ·Cₜ₋₁", i_g: "iₜ·C̃ₜ", h_unprojected: "oₜ·tanh(Cₜ)",
   r: "rₜ", z: "zₜ", n: "nₜ", pre: "aₜ",
 };
 

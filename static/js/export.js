@@ -100,7 +100,9 @@ export function traceToCsv(trace) {
       for (let t = 0; t < T; t++) {
         const tok = trace.tokens ? JSON.stringify(String(trace.tokens[t])) : "";
         const head = bi ? [l, dir, t, tok] : [l, t, tok];
-        for (let u = 0; u < H; u++) lines.push([...head, u, ...fields.map((f) => num(values[f][t][u]))].join(","));
+        // with a projection h has fewer units than the gates: its cells past them stay empty
+        const cell = (f, u) => (values[f][t][u] === undefined ? "" : num(values[f][t][u]));
+        for (let u = 0; u < H; u++) lines.push([...head, u, ...fields.map((f) => cell(f, u))].join(","));
       }
     }
   });

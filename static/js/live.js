@@ -17,7 +17,8 @@ export function createLiveTyping({ model, onTrace, onFallback, onError }) {
     const layers = msg.layers ?? [msg];
     if (!trace) {
       trace = {
-        cell: msg.cell, input_size: msg.input_size, hidden_size: layers[0].h.length,
+        cell: msg.cell, input_size: msg.input_size, hidden_size: (layers[0].c ?? layers[0].h).length,
+        proj_size: layers[0].h_unprojected ? layers[0].h.length : undefined,
         num_layers: layers.length, steps: 0, tokens: [], layers: layers.map(() => ({})),
       };
     }

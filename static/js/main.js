@@ -120,8 +120,9 @@ function showTrace(trace, original = null) {
   layerSelect.value = String(state.layer);
   $("layer-field").hidden = trace.num_layers < 2;
   state.unit = Math.min(state.unit, trace.hidden_size - 1);
-  const D = state.layer === 0 ? trace.input_size : trace.hidden_size * (both ? 2 : 1);
-  const chainKey = `${trace.cell}:${trace.hidden_size}:${D}:${both}`;
+  const proj = trace.proj_size || 0; // an LSTM with a projection: h = W_hr (o * tanh(C))
+  const D = state.layer === 0 ? trace.input_size : (proj || trace.hidden_size) * (both ? 2 : 1);
+  const chainKey = `${trace.cell}:${trace.hidden_size}:${D}:${both}:${proj}`;
   const lstm = isLstm(trace.cell);
   $("diagram").hidden = !lstm;
   // (an SVG element has no .hidden property: the attribute itself)
@@ -132,7 +133,7 @@ function showTrace(trace, original = null) {
     app.chainKey = "";
     status(tr("chain.only_lstm", { cell: trace.cell }));
   } else if (chainKey !== app.chainKey) {
-    const sizes = { hidden: trace.hidden_size, inputSize: D, cell: trace.cell };
+    const sizes = { hidden: trace.hidden_size, inputSize: D, cell: trace.cell, proj };
     app.chain = drawChain($("lstm-chain"), sizes);
     app.chainBack = both ? drawChain($("lstm-chain-backward"), { ...sizes, prefix: "bw-", mirror: true }) : null;
     if (!both) $("lstm-chain-backward").replaceChildren();

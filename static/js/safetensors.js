@@ -80,6 +80,7 @@ export function traceFromSafetensors(buffer) {
     c_n: tensors.c_n ? rows(tensors.c_n) : null,
   };
   if (meta.num_directions) trace.num_directions = Number(meta.num_directions);
+  if (meta.proj_size) trace.proj_size = Number(meta.proj_size); // an LSTM with a projection
   if (meta.tokens) trace.tokens = JSON.parse(meta.tokens);
   if (tensors["readout.logits"]) {
     trace.readout = { logits: rows(tensors["readout.logits"]), probs: rows(tensors["readout.probs"]) };

@@ -10,15 +10,16 @@ export function stepView(app, state, t, dir = "forward") {
   const at = {};
   for (const [k, m] of Object.entries(layer)) at[k] = m[t];
   const zeros = new Array(trace.hidden_size).fill(0);
+  const zerosH = new Array(trace.proj_size || trace.hidden_size).fill(0); // h: proj_size units with a projection
   const b = backward ? t + 1 : t - 1;
   const has = b >= 0 && b < trace.steps; // else the initial state (zeros)
-  const prev = { c: has ? layer.c?.[b] ?? zeros : zeros, h: has ? layer.h[b] : zeros };
+  const prev = { c: has ? layer.c?.[b] ?? zeros : zeros, h: has ? layer.h[b] : zerosH };
   let orig = null;
   if (app.original) {
     const ol = layerFields(app.original, state.layer, dir);
     const oat = {};
     for (const [k, m] of Object.entries(ol)) oat[k] = m[t];
-    orig = { at: oat, prev: { c: has ? ol.c?.[b] ?? zeros : zeros, h: has ? ol.h[b] : zeros } };
+    orig = { at: oat, prev: { c: has ? ol.c?.[b] ?? zeros : zeros, h: has ? ol.h[b] : zerosH } };
   }
   const token = (k) => (k < 0 || k >= trace.steps ? null : tokenLabel(app, k));
   const x = state.layer === 0 ? inputAt(app, t) : layerInput(trace, state.layer, t);

@@ -165,7 +165,7 @@ export function createViews({ onPick }) {
 // The values at step t: one row per field, one column per unit (a window around the
 // selected unit when there are many).
 export function renderTable(table, layer, t, unit, fields) {
-  const H = layer.h[0].length;
+  const H = (layer.c ?? layer.h)[0].length; // with a projection h has fewer units than c
   let from = 0;
   let to = H;
   if (H > TABLE_MAX_UNITS) {
@@ -195,6 +195,7 @@ export function renderTable(table, layer, t, unit, fields) {
     for (let u = from; u < to; u++) {
       const v = layer[f][t][u];
       const cell = row.insertCell();
+      if (v === undefined) continue; // h of a projection has fewer units than the gates
       cell.textContent = v.toFixed(DECIMALS);
       cell.dataset.testid = `value-${f}-${u}`;
       cell.dataset.value = String(v);

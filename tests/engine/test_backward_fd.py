@@ -23,25 +23,32 @@ class Case:
     """A random model, input, states, readout and loss; `value` recomputes the loss."""
 
     def __init__(
-        self, cell: str, layers: int, batch: int | None, kind: str, seed: int, steps: int = T
+        self,
+        cell: str,
+        layers: int,
+        batch: int | None,
+        kind: str,
+        seed: int,
+        steps: int = T,
+        proj: int = 0,
     ) -> None:
         rng = np.random.default_rng(seed)
         rows = () if batch is None else (batch,)
         self.cell, self.layers = cell, layers
-        self.tensors: dict[str, np.ndarray] = {
-            f"params.{k}": v for k, v in init_params(cell, D, H, layers, seed=seed).items()
-        }
+        weights = init_params(cell, D, H, layers, seed=seed, proj_size=proj)
+        self.tensors: dict[str, np.ndarray] = {f"params.{k}": v for k, v in weights.items()}
+        out = proj or H  # the units of h (proj: an lstm with proj_size)
         self.tensors["x"] = rng.standard_normal((steps, *rows, D))
-        self.tensors["h0"] = 0.5 * rng.standard_normal((layers, *rows, H))
+        self.tensors["h0"] = 0.5 * rng.standard_normal((layers, *rows, out))
         if cell.startswith("lstm"):
             self.tensors["c0"] = 0.5 * rng.standard_normal((layers, *rows, H))
-        self.tensors["readout.weight"] = rng.standard_normal((V, H))
+        self.tensors["readout.weight"] = rng.standard_normal((V, out))
         self.tensors["readout.bias"] = rng.standard_normal(V)
         self.clamps: list[Clamp] = []
         if kind == "unit":  # on the bottom layer, so a 2-layer stack's top gets nothing
             self.loss = Loss("unit", step=min(3, steps - 1), unit=1, layer=0)
         elif kind == "mse_h":
-            self.loss = Loss("mse_h", targets=rng.standard_normal((steps, *rows, H)))
+            self.loss = Loss("mse_h", targets=rng.standard_normal((steps, *rows, out)))
         elif kind == "mse_readout":
             self.loss = Loss("mse_readout", targets=rng.standard_normal((steps, *rows, V)))
         else:

@@ -152,7 +152,10 @@ def test_from_torch_fills_zero_biases_for_bias_false() -> None:
             {"lstm.weight_ih_l0_reverse": np.zeros((16, 3))},  # half a bidirectional module
             "missing tensor lstm.weight_hh_l0_reverse",
         ),
-        ({"lstm.weight_hr_l0": np.zeros((2, 4))}, "LSTMs with proj_size are not supported"),
+        (
+            {"lstm.weight_hr_l0": np.zeros((2, 4))},  # a projection, but weight_hh is (4H, H)
+            "lstm.weight_hh_l0 has shape (16, 4), expected (16, 2) (weight_hr_l0 makes proj_size 2",
+        ),
         (
             {"other.weight_ih_l0": np.zeros((16, 3))},
             "several recurrent modules ('lstm.', 'other.')",

@@ -47,12 +47,19 @@ const STRIP_FIELD = { f: "f", i: "i", o: "o" };
 const MIRROR_ANCHOR = { left: "right", right: "left", above: "above-end", below: "below-end" };
 // The backward direction reads t + 1 before t: its carried-in state is Cₜ₊₁, hₜ₊₁.
 const ahead = (text) => (typeof text === "string" ? text.replaceAll("ₜ₋₁", "ₜ₊₁") : text);
+// A projection (torch's proj_size): the output product is h_unprojected = o * tanh(C) and
+// a small W_hr box on the h line makes h = W_hr h_unprojected, of proj units.
+const PROJ_BOX = { x: 752, w: 44, h: 22 };
+const PROJ_EQUATIONS = { h: "hₜ = W_hr·(oₜ * tanh(Cₜ))", h_unprojected: "oₜ * tanh(Cₜ)" };
 
 // cell: "lstm" (default), "lstm_peephole" or "lstm_coupled" (its i is 1 - f, not a layer).
 // mirror: drawn right to left (a bidirectional model's backward direction): the step read
 // before t sits on the right, and every arrow, the cell-state belt too, points leftwards.
-export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm", mirror = false }) {
+// proj: the proj_size of an LSTM with a projection (0: none); h then has proj units.
+export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm", mirror = false, proj = 0 }) {
   const coupled = cell === "lstm_coupled";
+  const opKeys = proj ? { ...OP_KEYS, output: "h_unprojected" } : OP_KEYS;
+  const hUnits = proj || hidden;
   const W = C.viewBox[0];
   const mx = (x) => (mirror ? W - x : x);
   const mp = (points) => points.map(([x, y]) => [mx(x), y]);
@@ -121,15 +128,21 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm", 
     label(g, mirror ? x - BW / 2 - 3 : x + BW / 2 + 3, C.layerY - BH / 2 - 3, SYMBOLS[f], "layer-symbol", mirror ? "end" : "start");
   }
   for (const [name, op] of Object.entries(C.ops)) {
-    const g = tag(el("g", { id: id(`op-${name}`), class: "op", tabindex: 0, role: "button", "aria-label": `${tr(`name.${OP_KEYS[name]}`)} ${SYMBOLS[OP_KEYS[name]]}` }, svg), OP_FOCUS[name], OP_KEYS[name]);
+    const g = tag(el("g", { id: id(`op-${name}`), class: "op", tabindex: 0, role: "button", "aria-label": `${tr(`name.${opKeys[name]}`)} ${SYMBOLS[opKeys[name]]}` }, svg), OP_FOCUS[name], opKeys[name]);
     el("ellipse", { cx: mx(op.x), cy: op.y, rx: op.label === "tanh" ? 22 : R, ry: R }, g);
     label(g, mx(op.x), op.y + (op.label === "tanh" ? 4 : 5), op.label, "op-text");
+  }
+
+  if (proj) {
+    const g = tag(el("g", { id: id("proj-hr"), class: "layer proj", tabindex: 0, role: "button", "aria-label": tr("chain.proj", { p: proj, h: hidden }) }, svg), "o slide", "h");
+    el("rect", { x: mx(PROJ_BOX.x) - PROJ_BOX.w / 2, y: C.hY - PROJ_BOX.h / 2, width: PROJ_BOX.w, height: PROJ_BOX.h, rx: 3 }, g);
+    label(g, mx(PROJ_BOX.x), C.hY + 5, "W_hr", "layer-text");
   }
 
   const place = (at) => (mirror ? { ...at, x: mx(at.x), anchor: MIRROR_ANCHOR[at.anchor] ?? at.anchor } : at);
   const strips = {};
   for (const [key, at] of Object.entries(C.strips)) {
-    const units = key === "x" ? inputSize : hidden;
+    const units = key === "x" ? inputSize : key === "h" || key === "h_prev" ? hUnits : hidden;
     const strip = createStrip(svg, {
       id: id(`strip-${key}`), key, ...place(at), units, field: STRIP_FIELD[key] ?? "c", caption: sym(key),
     });
@@ -140,7 +153,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm", 
   const carry = el("g", { id: id("carry"), class: "carry", "data-focus": "slide" }, svg);
   const carryStrips = {
     c: createStrip(carry, { id: id("carry-c"), key: "c", ...place(C.strips.c), units: hidden, field: "c" }),
-    h: createStrip(carry, { id: id("carry-h"), key: "h", ...place(C.strips.h), units: hidden, field: "h" }),
+    h: createStrip(carry, { id: id("carry-h"), key: "h", ...place(C.strips.h), units: hUnits, field: "h" }),
   };
   carry.style.display = "none";
 
@@ -193,7 +206,7 @@ export function drawChain(svg, { hidden, inputSize, prefix = "", cell = "lstm", 
       carry.style.opacity = String(1 - 0.6 * p);
     },
     describe(key, unit) {
-      const d = describe(view, key, unit, cell);
+      const d = describe(view, key, unit, cell, proj);
       if (!d || !mirror) return d;
       return { ...d, title: `${ahead(d.title)} · ${tr("chain.backward_short")}`, equation: ahead(d.equation) };
     },
@@ -228,7 +241,7 @@ const VARIANT_EQUATIONS = {
   },
 };
 
-function describe(v, key, unit, cell = "lstm") {
+function describe(v, key, unit, cell = "lstm", proj = 0) {
   if (!v) return null;
   if (key === "module-prev" || key === "module-next") {
     const dt = (key === "module-prev" ? -1 : 1) * (v.step ?? 1);
@@ -261,7 +274,7 @@ function describe(v, key, unit, cell = "lstm") {
   }
   return {
     title: `${tr(`name.${key}`)}  ${SYMBOLS[key] ?? ""}  (t = ${v.t})`,
-    equation: VARIANT_EQUATIONS[cell]?.[key] ?? EQUATIONS[key],
+    equation: (proj ? PROJ_EQUATIONS[key] : undefined) ?? VARIANT_EQUATIONS[cell]?.[key] ?? EQUATIONS[key],
     rows,
     headers: orig ? ["", tr("clamp.clamped"), tr("clamp.original")] : undefined,
     note: [clampNote, note].filter(Boolean).join(" ") || undefined,

@@ -157,7 +157,7 @@ async function showDetail(id) {
   $("detail-description").textContent = [describe(m), lookAt].filter(Boolean).join(" ");
   const dl = $("detail-meta");
   dl.replaceChildren();
-  const rows = [["id", m.id], ["cell", m.cell], ["input_size", m.input_size], ["hidden_size", m.hidden_size], ["num_layers", m.num_layers], ["num_directions", m.num_directions ?? 1], ["task", m.task], ["vocab", m.vocab ? `${m.vocab.length}` : null], ["metrics", m.metrics ? JSON.stringify(m.metrics) : null]];
+  const rows = [["id", m.id], ["cell", m.cell], ["input_size", m.input_size], ["hidden_size", m.hidden_size], ["num_layers", m.num_layers], ["num_directions", m.num_directions ?? 1], ["proj_size", m.proj_size || null], ["task", m.task], ["vocab", m.vocab ? `${m.vocab.length}` : null], ["metrics", m.metrics ? JSON.stringify(m.metrics) : null]];
   for (const [k, v] of rows) {
     if (v === undefined || v === null || v === "") continue;
     dl.append(text("dt", "", msg(`models.meta.${k}`)), text("dd", "", String(v)));
