@@ -38,7 +38,7 @@ class Layer(Mapping[str, np.ndarray]):
         return f"Layer({', '.join(self._fields)}; {shape}{both})"
 
 
-@dataclass
+@dataclass(repr=False)
 class Trace:
     """Every gate and state of every layer at every step (float64 unless asked otherwise).
 
@@ -69,6 +69,14 @@ class Trace:
     @property
     def steps(self) -> int:
         return int(next(iter(self.layers[0].values())).shape[0])
+
+    def __repr__(self) -> str:
+        both = ", bidirectional" if self.num_directions == 2 else ""
+        readout = f", readout of {self.logits.shape[-1]}" if self.logits is not None else ""
+        return (
+            f"Trace({self.cell}, D={self.input_size}, H={self.hidden_size}, "
+            f"layers={self.num_layers}, steps={self.steps}{both}{readout})"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The API's JSON answer shape (POST /api/v1/trace), float64 as nested lists; the
