@@ -1,5 +1,7 @@
 """Gatescope from Python: trace a live model, look at it inline or save it as one HTML file.
 
+Usage::
+
     import gatescope
     tr = gatescope.trace(torch_lstm, x)        # computed here, no server
     tr.layers[0].f                             # (steps, hidden) NumPy array

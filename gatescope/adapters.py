@@ -35,7 +35,7 @@ class ModelError(ValueError):
 
 
 def framework(obj: Any) -> str:
-    """"torch", "keras" or "onnx" for an object of theirs, else ""."""
+    """The framework of an object ("torch", "keras" or "onnx"), else "" ."""
     for kind in type(obj).__mro__:
         top = kind.__module__.partition(".")[0]
         if top in ("torch", "keras", "onnx"):

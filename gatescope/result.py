@@ -28,7 +28,8 @@ class Layer(Mapping[str, np.ndarray]):
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
-            return self.__dict__["_fields"][name]
+            found: np.ndarray = self.__dict__["_fields"][name]
+            return found
         except KeyError:
             raise AttributeError(f"no field {name!r}; fields: {', '.join(self._fields)}") from None
 
@@ -133,7 +134,7 @@ class Trace:
         from IPython.display import HTML
 
         doc = html.escape(self.html(lang), quote=True)
-        return HTML(
+        return HTML(  # type: ignore[no-untyped-call]
             f'<iframe srcdoc="{doc}" style="width:100%;height:{height}px;border:0" '
             'title="Gatescope explorer"></iframe>'
         )

@@ -63,6 +63,7 @@ def test_gates_equal_torch_lstm_cell_by_cell() -> None:
             np.testing.assert_allclose(tr.layers[0][name][t], want.numpy(), rtol=0, atol=1e-14)
     out, (h_n, c_n) = lstm(x)
     np.testing.assert_allclose(tr.layers[0].h, out.detach().numpy(), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(tr.h_n, h_n.detach().numpy(), rtol=0, atol=1e-14)
     np.testing.assert_allclose(tr.c_n, c_n.detach().numpy(), rtol=0, atol=1e-14)
 
 
@@ -94,7 +95,7 @@ def test_embedding_lstm_linear_equals_torch_and_the_server(
     model = _Chars.make(torch)
     ids = np.array([0, 1, 2, 3, 4, 5, 2, 0])
     tr = gatescope.trace(model, ids, tokens=[VOCAB[i] for i in ids])
-    out, logits, (h_n, c_n) = model(torch.from_numpy(ids))
+    out, logits, _ = model(torch.from_numpy(ids))
     np.testing.assert_allclose(tr.layers[1].h, out.detach().numpy(), rtol=0, atol=1e-13)
     np.testing.assert_allclose(tr.logits, logits.detach().numpy(), rtol=0, atol=1e-13)
     np.testing.assert_array_equal(tr.inputs, model.embed.weight.detach().numpy()[ids])
