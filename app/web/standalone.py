@@ -98,7 +98,6 @@ def _shell(lang: str) -> str:
     html = re.sub(
         r'<script type="module" src="@static/js/main.js"></script>', lambda _: entry, html
     )
-    html = html.replace('href="#"', 'href="#"')
     slot = f'<script type="application/json" id="{DATA_ID}">%TRACE%</script>'
     return html.replace("</body>", f"{slot}\n</body>", 1)
 

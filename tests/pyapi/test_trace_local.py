@@ -138,6 +138,14 @@ def test_keras_layer_and_model_equal_keras() -> None:
     tr = gatescope.trace(model, x[0])
     want = keras.ops.convert_to_numpy(model(x.astype("float32")))[0]
     np.testing.assert_allclose(tr.logits, want, rtol=0, atol=1e-5)
+    L = keras.layers
+    chars = keras.Sequential([keras.Input((None,), dtype="int32"), L.Embedding(6, 3),
+                              L.LSTM(4, return_sequences=True), L.Dense(6)])  # fmt: skip
+    ids = np.array([[0, 5, 2, 3]])  # (batch, steps), Keras's layout
+    tr = gatescope.trace(chars, ids)
+    want = keras.ops.convert_to_numpy(chars(ids))
+    assert tr.logits is not None and tr.logits.shape == (4, 1, 6)  # (steps, batch, classes)
+    np.testing.assert_allclose(tr.logits[:, 0], want[0], rtol=0, atol=1e-5)
 
 
 def test_onnx_model_proto_equals_torch(tmp_path: Path) -> None:
@@ -164,6 +172,14 @@ def test_onnx_model_proto_equals_torch(tmp_path: Path) -> None:
     np.testing.assert_allclose(tr.logits, net(x).detach().numpy(), rtol=0, atol=1e-6)
 
 
-def test_other_objects_are_refused_by_name() -> None:
+def test_other_objects_and_bad_inputs_are_refused_by_name() -> None:
     with pytest.raises(gatescope.ModelError, match=r"got builtins\.dict"):
         gatescope.trace({"weight_ih_l0": [[1.0]]}, np.zeros((2, 1)))
+    torch = _torch()
+    two = torch.nn.Sequential(torch.nn.LSTM(2, 3), torch.nn.GRU(3, 3))
+    with pytest.raises(gatescope.ModelError, match=r"exactly one.*0 \(LSTM\), 1 \(GRU\)"):
+        gatescope.trace(two, np.zeros((2, 2)))
+    with pytest.raises(gatescope.ModelError, match=r"token ids must be in \[0, 6\)"):
+        gatescope.trace(_Chars.make(torch), np.array([1, 6]))
+    with pytest.raises(gatescope.ModelError, match=r"need exactly one nn\.Embedding"):
+        gatescope.trace(torch.nn.LSTM(2, 3), np.array([0, 1]))
