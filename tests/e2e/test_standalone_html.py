@@ -30,7 +30,7 @@ def _trace() -> gatescope.Trace:
     x = np.random.default_rng(2).normal(size=(8, 3))
     result = run_trace("lstm", init_params("lstm", 3, 5, 1, 7), x)
     out = from_engine(result, x, None)
-    out.title = "saved <lstm>"
+    out.title = 'saved </script><img src=x onerror="window.pwned=1">'  # shown as text
     return out
 
 
@@ -42,7 +42,8 @@ def test_saved_file_opens_offline_and_shows_the_traces_values(
     seen = _requests(page)
     page.goto(path.as_uri() + "?t=4")
     expect(page.locator("body[data-ready=true]")).to_be_attached()
-    expect(page.locator("#model-info")).to_contain_text("saved <lstm>")
+    expect(page.locator("#model-info")).to_contain_text("saved </script><img src=x")
+    assert page.evaluate("window.pwned") is None
     expect(page.locator("#step-label")).to_have_text("t = 4")  # the query still works
     for _ in range(3):
         page.click("#step-forward")
