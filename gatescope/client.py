@@ -30,12 +30,17 @@ class ServerError(RuntimeError):
 def model_ref(model: Any, cell: str | None = None, layout: str = "torch") -> dict[str, Any]:
     """A model reference for the API: a stored model's id (str), a reference as a dict
     ({"id"} or {"cell", "weights"} or a random model), a torch module (its state_dict sent
-    inline), or a mapping of tensor name -> array (PyTorch names, or Keras with layout)."""
+    inline), a Keras 3 model or ONNX ModelProto (read here as gatescope.trace reads it, sent
+    as PyTorch-named weights), or a mapping of tensor name -> array (PyTorch names, or Keras
+    with layout)."""
     if isinstance(model, str):
         return {"id": model}
     if isinstance(model, Mapping) and ("id" in model or "weights" in model or "seed" in model):
         return dict(model)
-    if framework(model) == "torch":
+    kind = framework(model)
+    if kind in ("keras", "onnx"):
+        return _converted_ref(model, kind)
+    if kind == "torch":
         from gatescope.adapters import _torch_cell, _torch_rnns
 
         rnns = _torch_rnns(model)
@@ -47,6 +52,18 @@ def model_ref(model: Any, cell: str | None = None, layout: str = "torch") -> dic
         raise ValueError("weights need their cell: lstm, gru, rnn_tanh, rnn_relu ...")
     weights = {str(k): as_array(v).astype(np.float64).tolist() for k, v in model.items()}
     return {"cell": cell, "weights": weights, "layout": layout}
+
+
+def _converted_ref(model: Any, kind: str) -> dict[str, Any]:
+    from gatescope.adapters import from_keras, from_onnx
+
+    found = from_onnx(model) if kind == "onnx" else from_keras(model, None, False)
+    tensors = {f"rnn.{k}": v for k, v in found.converted.params.items()}
+    if found.converted.readout is not None:
+        tensors["head.weight"] = found.converted.readout.weight
+        tensors["head.bias"] = found.converted.readout.bias
+    weights = {k: np.asarray(v, dtype=np.float64).tolist() for k, v in tensors.items()}
+    return {"cell": found.cell, "weights": weights, "layout": "torch", "prefix": "rnn"}
 
 
 class Client:

@@ -3,6 +3,7 @@ as gatescope.trace computes here, over the server's safetensors answer."""
 
 import io
 import json
+import os
 from typing import Any
 
 import httpx
@@ -78,3 +79,20 @@ def test_a_live_module_sent_inline_and_the_servers_refusals(live_server: LiveSer
         with pytest.raises(gatescope.ServerError) as err:
             client.trace("no-such-model", x)
         assert err.value.status == 404
+
+
+def test_a_keras_model_sent_as_its_converted_weights(live_server: LiveServer) -> None:
+    _torch()
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    keras.utils.set_random_seed(1)
+    L = keras.layers
+    model = keras.Sequential([keras.Input((None, 3)), L.GRU(4, return_sequences=True),
+                              L.Dense(2)])  # fmt: skip
+    x = np.random.default_rng(2).normal(size=(6, 3))
+    with gatescope.Client(live_server.url) as client:
+        served = client.trace(model, x)
+    local = gatescope.trace(model, x)
+    _same(served, local)
+    assert served.logits is not None and local.logits is not None
+    np.testing.assert_allclose(served.logits, local.logits, rtol=0, atol=1e-10)
