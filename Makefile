@@ -30,9 +30,9 @@ browser: $(VENV)/.installed-$(EXTRAS)
 	bash scripts/ensure_browser.sh $(BIN)
 
 lint: $(VENV)/.installed-$(EXTRAS)
-	$(BIN)/ruff check app tests bench scripts
-	$(BIN)/ruff format --check app tests bench scripts
-	$(BIN)/mypy app
+	$(BIN)/ruff check app gatescope tests bench scripts
+	$(BIN)/ruff format --check app gatescope tests bench scripts
+	$(BIN)/mypy app gatescope
 
 # Twice: with the compiled kernel where it runs, then with it switched off (the NumPy
 # reference loop everywhere; the Docker image test runs once, in the first pass).

@@ -42,6 +42,22 @@ export async function fetchTraceFile(model, input, { clamp = null, dtype = "floa
   return res.blob();
 }
 
+// The explorer for this trace as one self-contained HTML file (app/web/standalone.py): a Blob.
+export async function fetchTraceHtml(model, input, { clamp = null, lang = "en" } = {}) {
+  const body = { model, dtype: "float64", ...input };
+  if (clamp && clamp.length) body.clamp = clamp;
+  const res = await fetch(`api/v1/trace/html?lang=${encodeURIComponent(lang)}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) {
+    const data = await res.json().catch(() => null);
+    throw new Error(data?.message || `HTTP ${res.status}`);
+  }
+  return res.blob();
+}
+
 // Optional parts of the API this server has (the page is told by the server when it loads).
 export const features = {
   models: document.body.dataset.apiModels === "true",

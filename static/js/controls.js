@@ -1,11 +1,11 @@
 // The explorer's controls: model and input fields, playback buttons, clamp form, export
 // menu, tooltips on the chain and the language toggle. ctx carries the page's state and
 // actions (see main.js); this module only turns user actions into calls on them.
-import { features, fetchTraceFile } from "./api.js";
+import { features, fetchTraceFile, fetchTraceHtml } from "./api.js";
 import { SPEEDS } from "./config.js";
 import { hideTooltip, showTooltip } from "./diagrams/tooltip.js";
 import { download, downloadCsv, downloadJson, exportPng, exportSvg } from "./export.js";
-import { t as tr } from "./i18n.js";
+import { lang, t as tr } from "./i18n.js";
 import { clampFromString, clampToString, tokenize } from "./inputs.js";
 import { toQuery, writeState, writeStateNow } from "./state.js";
 
@@ -149,6 +149,15 @@ export function wireControls(ctx) {
     const { model, input, clamp } = app.request;
     try {
       download(await fetchTraceFile(model, input, { clamp }), `${base()}.safetensors`);
+    } catch (err) {
+      status(err.message, true);
+    }
+  });
+  $("download-html").addEventListener("click", async () => {
+    if (!app.request) return;
+    const { model, input, clamp } = app.request;
+    try {
+      download(await fetchTraceHtml(model, input, { clamp, lang }), `${base()}.html`);
     } catch (err) {
       status(err.message, true);
     }

@@ -150,7 +150,7 @@ function showTrace(trace, original = null) {
   if ([...clampField.options].map((o) => o.value).join() !== gates.join()) {
     clampField.replaceChildren(...gates.map((f) => new Option(`${f} (${f === "g" || f === "n" ? "tanh" : "σ"})`, f)));
   }
-  $("clamp-box").hidden = gates.length === 0;
+  $("clamp-box").hidden = gates.length === 0 || Boolean(app.embedded);
   state.t = Math.min(state.t, trace.steps - 1);
   views.setTrace(app.layer, original ? layerFields(original, state.layer, state.dir) : null, trace.tokens ?? null,
     { t: state.t, unit: state.unit, field: state.field }, both ? app.layers : null);
@@ -299,6 +299,23 @@ const live = createLiveTyping({
   onError: (err) => status(errorText(err), true),
 });
 
+// A saved page (app/web/standalone.py) carries its trace: no server, so only what needs none.
+function startEmbedded(trace) {
+  app.embedded = true;
+  for (const id of ["random-fields", "clamp-box", "download-safetensors", "download-html", "copy-link", "lang-toggle"]) {
+    const el = $(id);
+    if (el) el.hidden = true;
+  }
+  $("model-select").closest("label").hidden = true;
+  $("number-editor").closest("details").hidden = true;
+  app.info = { cell: trace.cell, input_size: trace.input_size, hidden_size: trace.hidden_size, num_layers: trace.num_layers, num_directions: trace.num_directions ?? 1 };
+  app.inputs = trace.inputs ?? null;
+  $("model-info").textContent = [trace.title, trace.cell, `D=${trace.input_size} H=${trace.hidden_size} L=${trace.num_layers}`,
+    (trace.num_directions ?? 1) === 2 ? tr("model.bidirectional") : ""].filter(Boolean).join(" · ");
+  app.request = null;
+  showTrace(trace);
+}
+
 async function start() {
   const bare = bareLink(); // read before the page writes its state into the link
   const first = isFirstVisit();
@@ -309,6 +326,11 @@ async function start() {
   syncControls(ctx);
   drawLegends($("legends"), { gateTitle: tr("legend.gate"), signedTitle: tr("legend.signed") });
   wireControls(ctx);
+  const embedded = $("gatescope-trace");
+  if (embedded) {
+    startEmbedded(JSON.parse(embedded.textContent));
+    return;
+  }
   try {
     const models = await fetchModels();
     const select = $("model-select");

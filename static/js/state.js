@@ -62,7 +62,11 @@ export function writeStateNow(state) {
   clearTimeout(pending);
   pending = 0;
   lastWrite = performance.now();
-  window.history.replaceState(null, "", `?${toQuery(state)}`);
+  try {
+    window.history.replaceState(null, "", `?${toQuery(state)}`);
+  } catch {
+    // a saved page (file://, an iframe's srcdoc) may not rewrite its URL; the state stays
+  }
 }
 
 export function writeState(state) {

@@ -13,6 +13,16 @@ import pytest
 from tests.conftest import REPO, free_port
 
 pytestmark = pytest.mark.slow
+_STANDALONE = """
+import sys, numpy as np, gatescope
+from app.engine import init_params, run_trace
+from gatescope.result import from_engine
+tr = from_engine(run_trace("gru", init_params("gru", 2, 3, 1, 0), np.ones((4, 2))), None, None)
+page = tr.save_html("t.html").read_text()
+assert 'id="gatescope-trace"' in page and "data:text/javascript;base64," in page
+assert not {"torch", "keras", "onnx", "IPython", "httpx"} & set(sys.modules), sys.modules
+print(gatescope.__file__)
+"""
 
 
 def test_wheel_installs_and_serves_pages_static_and_health(tmp_path: Path) -> None:
@@ -61,6 +71,13 @@ def test_wheel_installs_and_serves_pages_static_and_health(tmp_path: Path) -> No
                 check=True,
             ).stdout
         )
+        # gatescope, the Python package, is in the wheel and builds its page from the wheel's
+        # static files; importing it imports no framework
+        made = subprocess.run(
+            [str(py), "-c", _STANDALONE], cwd=workdir, capture_output=True, text=True, env=env
+        )
+        assert made.returncode == 0, made.stderr
+        assert str(REPO) not in made.stdout and "site-packages/gatescope" in made.stdout
     finally:
         proc.terminate()
         proc.wait(timeout=10)
