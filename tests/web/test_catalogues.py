@@ -87,7 +87,7 @@ def learn_used_keys() -> set[str]:
         "task",
         "vocab",
     )
-    meta += ("metrics",)
+    meta += ("metrics", "proj_size")
     keys |= {f"models.meta.{k}" for k in meta}
     codes = get_args(IgnoredTensor.model_fields["code"].annotation)  # the upload's reasons
     keys |= {f"models.reason.{code}" for code in codes}
