@@ -1,0 +1,60 @@
+"""`make bench`'s classroom: 100 students for 5 minutes behind one address, run twice.
+
+First with the image's settings (fair limits: each browser its own cookie and budget), then
+with GATESCOPE_RATE_LIMIT_KEY=address (the limit counted by address alone, as before #18),
+which shows the unfair case the fair limits replace. CLASSROOM_MINUTES and
+CLASSROOM_STUDENTS shorten it. Writes its section of bench/RESULTS.md and the two reports as
+JSON next to it in the temp folder. See bench/classroom.py for what is measured.
+"""
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from bench.classroom import run, text_report
+from bench.results import cpu_name, write_section
+
+MINUTES = float(os.environ.get("CLASSROOM_MINUTES", "5"))
+STUDENTS = int(os.environ.get("CLASSROOM_STUDENTS", "100"))
+
+
+def main() -> None:
+    reports = {}
+    for key in ("client", "address"):
+        report = run(STUDENTS, MINUTES * 60, key)
+        print(text_report(report), flush=True)
+        for example in report["error_examples"][:10]:
+            print("error:", example)
+        reports[key] = report
+    Path(tempfile.gettempdir(), "gatescope-classroom.json").write_text(json.dumps(reports))
+    fair, unfair = reports["client"], reports["address"]
+    section = [
+        "## Classroom: 100 students behind one address, 2 workers, loopback (bench/classroom.py)",
+        "",
+        f"- Machine: {cpu_name()}, shared by the server and the load generator (and, on this "
+        "VM, by other jobs: see the load averages)",
+        f"- Run: {fair['started']} (fair) and {unfair['started']} (by address); "
+        f"{STUDENTS} students for {MINUTES:g} min each, all from 127.0.0.1, each its own "
+        "httpx.AsyncClient and cookie jar; the image's settings (GATESCOPE_WORKERS=2, "
+        "GATESCOPE_RATE_LIMIT_ENABLED=true, everything else default)",
+        "- Mix (bench/classroom_load.py): page loads with their static files (the module "
+        "graph, revalidated on reload), model list and info, traces of built-in models as "
+        "the explorer asks (float32 safetensors; text of 10-80 characters, or 12-200 sine "
+        "steps; H = 16 or 128), live typing over /api/v1/step, one upload per ten students, "
+        "/healthz twice a second; think times of 2-8 s, typing 2.5-8 characters a second. "
+        "No training: /train does not exist yet.",
+        "",
+        "### Fair limits (the image's default, GATESCOPE_RATE_LIMIT_KEY=client)",
+        "",
+        text_report(fair),
+        "",
+        "### Limits by address alone (GATESCOPE_RATE_LIMIT_KEY=address)",
+        "",
+        text_report(unfair),
+    ]
+    write_section("classroom_bench", "\n".join(section))
+
+
+if __name__ == "__main__":
+    main()
