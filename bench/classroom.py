@@ -18,8 +18,10 @@ bench/RESULTS.md.
 """
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,7 +44,10 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def start_server(data: Path, port: int, key: str, log: Path) -> subprocess.Popen[bytes]:
+    # the image's settings alone; GATESCOPE_KERNEL passes (the test suite's kernel-off pass)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATESCOPE_")}
+    if "GATESCOPE_KERNEL" in os.environ:
+        env["GATESCOPE_KERNEL"] = os.environ["GATESCOPE_KERNEL"]
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env |= {
         **IMAGE_ENV,
@@ -83,10 +88,8 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
         except ProcessLookupError:
             return
         time.sleep(0.2)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
@@ -120,6 +123,51 @@ class Sampler(threading.Thread):
             self.sample()
 
 
+BUCKET = re.compile(r"^gatescope_http_request_duration_seconds_bucket\{(.*)\} (\S+)$")
+
+
+def server_quantiles(metrics: str, q: float = 0.99) -> dict[str, str]:
+    """From the server's own latency histograms (/metrics, every worker together): the
+    bucket each route's q-quantile lies in, as the server measured it (from the request
+    reaching the app to its last byte: no client, no kernel queue)."""
+    counts: dict[str, dict[float, float]] = {}
+    for line in metrics.splitlines():
+        found = BUCKET.match(line)
+        if not found:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', found.group(1)))
+        route = f"{labels.get('method')} {labels.get('route')}"
+        counts.setdefault(route, {})[float(labels["le"])] = float(found.group(2))
+    out = {}
+    for route in ("POST /api/v1/trace", "GET /healthz"):
+        buckets = sorted(counts.get(route, {}).items())
+        if not buckets or buckets[-1][1] == 0:
+            continue
+        total, low = buckets[-1][1], 0.0
+        for le, n in buckets:
+            if n >= q * total:
+                out[route] = f"{low * 1000:g}-{le * 1000:g} ms of {int(total)}"
+                break
+            low = le
+    return out
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has been busy (every core, every process) since boot."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / TICK
+
+
+def calm(raw: dict[str, Any], kind: str, seconds: float) -> list[float]:
+    """The latencies of `kind` outside the two rushes: the room arriving (the first quarter
+    of a short run, at most 30 s, and 10 s more) and the teacher's link (30 s from half-way)."""
+    arrival = min(30.0, seconds / 4) + 10
+    teacher = seconds / 2
+    pairs = zip(raw["latencies"].get(kind, []), raw["when"].get(kind, []), strict=True)
+    return [ms for ms, t in pairs if t > arrival and not teacher <= t <= teacher + 30]
+
+
 def quantile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -139,10 +187,11 @@ def run(students: int, seconds: float, key: str = "client", nice: int = 0) -> di
             cpu_before = sum(sampler.cpu.values())
             sampler.start()
             load_before = os.getloadavg()[0]
+            busy_before = machine_busy_s()
             started = time.time()
             out = Path(tmp) / "students.json"
-            cmd = [sys.executable, "-m", "bench.classroom_load", f"http://127.0.0.1:{port}",
-                   "--students", str(students), "--seconds", str(seconds), "--out", str(out)]  # fmt: skip
+            cmd = [sys.executable, "-m", "bench.classroom_load", f"http://127.0.0.1:{port}"]
+            cmd += ["--students", str(students), "--seconds", str(seconds), "--out", str(out)]
             gen = subprocess.Popen(
                 cmd, cwd=REPO, preexec_fn=(lambda: os.nice(nice)) if nice else None
             )
@@ -155,10 +204,12 @@ def run(students: int, seconds: float, key: str = "client", nice: int = 0) -> di
             sampler.join()
             sampler.sample()
             server_cpu = sum(sampler.cpu.values()) - cpu_before
+            machine_cpu = machine_busy_s() - busy_before
             load_after = os.getloadavg()[0]
             if gen.returncode != 0 or not out.exists():
                 raise RuntimeError(f"the load generator failed ({gen.returncode})")
             raw = json.loads(out.read_text())
+            metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text
         finally:
             stop_group(proc)
         server_log = log.read_text(errors="replace")
@@ -166,8 +217,10 @@ def run(students: int, seconds: float, key: str = "client", nice: int = 0) -> di
         "key": key, "students": students, "seconds": seconds, "nice": nice,
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "load_before": round(load_before, 2), "load_after": round(load_after, 2),
-        "server_cpu_s": round(server_cpu, 1), "peak_rss_mb": round(sampler.peak_mb),
+        "server_cpu_s": round(server_cpu, 1), "machine_cpu_s": round(machine_cpu, 1),
+        "peak_rss_mb": round(sampler.peak_mb),
         "tracebacks_in_log": server_log.count("Traceback"),
+        "server_side_p99": server_quantiles(metrics),
     })  # fmt: skip
 
 
@@ -183,6 +236,10 @@ def summarise(raw: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             "p50_ms": quantile(values, 0.5),
             "p99_ms": quantile(values, 0.99),
         }
+    for kind in ("trace", "healthz"):
+        values = calm(raw, kind, run["seconds"])
+        kinds[kind]["calm_p99_ms"] = quantile(values, 0.99)
+        kinds[kind]["calm_ok"] = len(values)
     per = raw["students"]
     shares = [s.get("refused", 0) / max(1, s.get("limited_requests", 0)) for s in per]
     shares_all = [s.get("refused", 0) / max(1, s.get("requests", 0)) for s in per]
@@ -209,8 +266,13 @@ def summarise(raw: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         "students_over_1pct": over,
         "students_with_cookie": sum(s.get("cookie", 0) for s in per),
         "students_refused_any": sum(1 for s in per if s.get("refused", 0)),
-        "mb_per_student": {"min": round(min(mb, default=0), 2), "median": round(sorted(mb)[len(mb) // 2], 2) if mb else 0, "max": round(max(mb, default=0), 2)},
+        "mb_per_student": {
+            "min": round(min(mb, default=0), 2),
+            "median": round(sorted(mb)[len(mb) // 2], 2) if mb else 0,
+            "max": round(max(mb, default=0), 2),
+        },
         "generator_cpu_s": round(raw["cpu_s"], 1),
+        "other_cpu_s": round(run["machine_cpu_s"] - run["server_cpu_s"] - raw["cpu_s"], 1),
         "generator_wall_s": round(raw["wall_s"], 1),
         "checks": checks,
     }  # fmt: skip
@@ -231,8 +293,16 @@ def text_report(r: dict[str, Any]) -> str:
         f" of {r['students']} (refused any: {r['students_refused_any']}; with their own cookie: "
         f"{r['students_with_cookie']}); worst share "
         f"{r['max_refused_share']:.1%} (of all its requests: {r['max_refused_share_of_all']:.1%})",
-        f"- server: peak RSS {r['peak_rss_mb']} MB (master + 2 workers), CPU {r['server_cpu_s']} s; "
-        f"load generator CPU {r['generator_cpu_s']} s in {r['generator_wall_s']} s",
+        f"- server: peak RSS {r['peak_rss_mb']} MB (master + 2 workers), "
+        f"CPU {r['server_cpu_s']} s; load generator (nice {r['nice']}) CPU "
+        f"{r['generator_cpu_s']} s in {r['generator_wall_s']} s; the machine's other "
+        f"processes (other jobs on the shared VM) {r['other_cpu_s']} s of the 2 cores' "
+        f"{2 * r['generator_wall_s']:.0f} s",
+        "- p99 outside the two rushes (the room arriving, the teacher's link): trace "
+        f"{r['kinds']['trace']['calm_p99_ms']} ms ({r['kinds']['trace']['calm_ok']} answers), "
+        f"healthz {r['kinds']['healthz']['calm_p99_ms']} ms",
+        "- p99 as the server measured it (its histogram bucket): "
+        + "; ".join(f"{k}: {v}" for k, v in r["server_side_p99"].items()),
         f"- bytes served per student: median {r['mb_per_student']['median']} MB "
         f"(min {r['mb_per_student']['min']}, max {r['mb_per_student']['max']})",
         f"- requests resent after a keep-alive race (as a browser does, not errors): {r['resent']}",

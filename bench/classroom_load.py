@@ -21,7 +21,8 @@ think times between, as the explorer's page does it:
   and traces it afterwards;
 - no training: POST /train does not exist yet.
 Half-way through, the teacher says "everyone, open this link": each student, after what it
-is doing, loads the page and traces the same text. A prober asks /healthz twice a second throughout, as an orchestrator would (not a student).
+is doing, loads the page and traces the same text. A prober asks /healthz twice a second
+throughout, as an orchestrator would (not a student).
 
 A refused request is a 429, or a WebSocket handshake the limiter closes (HTTP 403). An error
 is anything else that is not 2xx or 304: a 5xx, an unexpected 4xx, or a transport error.
@@ -46,10 +47,21 @@ from bench.load_wire import multipart, safetensors_bytes
 
 IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+\.js)["']""")
 REF = re.compile(r"""(?:src|href)="(/static/[^"]+)\"""")
-WORDS = (
-    "the cell keeps what it was told and forgets what it no longer needs while the gates "
-    "open and close one step after another"
-).split()
+WORDS = [
+    "the",
+    "cell",
+    "keeps",
+    "what",
+    "it",
+    "was",
+    "told",
+    "and",
+    "forgets",
+    "what",
+    "no",
+    "longer",
+    "matters",
+]
 BROWSER_CONNECTIONS = 6
 
 
@@ -61,6 +73,13 @@ class Tally:
     examples: list[str] = field(default_factory=list)
     students: list[dict[str, int]] = field(default_factory=list)
     resent: int = 0  # requests resent after a keep-alive race, as a browser does
+    when: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    start: float = field(default_factory=time.monotonic)
+
+    def took(self, kind: str, ms: float) -> None:
+        """An answer of `kind` in `ms`, and when it came (seconds since the start)."""
+        self.latencies[kind].append(round(ms, 2))
+        self.when[kind].append(round(time.monotonic() - self.start, 2))
 
     def error(self, kind: str, what: str) -> None:
         self.errors[kind] += 1
@@ -113,7 +132,7 @@ class Student:
         if not (200 <= res.status_code < 300 or res.status_code == 304):
             self.tally.error(kind, f"HTTP {res.status_code} {path} {res.text[:200]!r}")
             return None
-        self.tally.latencies[kind].append(ms)
+        self.tally.took(kind, ms)
         return res
 
     async def think(self, low: float, high: float) -> None:
@@ -238,7 +257,7 @@ class Student:
                 if ready.get("type") != "ready":
                     self.tally.error("ws_open", str(ready))
                     return
-                self.tally.latencies["ws_open"].append((time.perf_counter() - t0) * 1000)
+                self.tally.took("ws_open", (time.perf_counter() - t0) * 1000)
                 for ch in typed[: self.rng.randint(8, 30)]:
                     if time.monotonic() >= self.stop:
                         break
@@ -252,7 +271,7 @@ class Student:
                     if json.loads(reply).get("type") not in ("step", "back"):
                         self.tally.error("ws_step", str(reply)[:200])
                     else:
-                        self.tally.latencies["ws_step"].append((time.perf_counter() - t1) * 1000)
+                        self.tally.took("ws_step", (time.perf_counter() - t1) * 1000)
                     await self.think(0.12, 0.4)  # typing speed: 2.5 to 8 characters a second
         except InvalidStatus as exc:
             if exc.response.status_code == 403:  # the limiter closes the handshake: refused
@@ -276,7 +295,9 @@ class Student:
     async def run(self) -> None:
         await asyncio.sleep(self.rng.uniform(0, self.arrival))  # the room sits down
         await self.page_load()
-        upload_at = time.monotonic() + self.rng.uniform(0, max(0.0, self.stop - time.monotonic()))
+        upload_at = time.monotonic() + self.rng.uniform(
+            0, max(0.0, self.stop - time.monotonic()) / 2
+        )
         while time.monotonic() < self.stop:
             await self.think(2, 8)
             if time.monotonic() >= self.stop:
@@ -314,7 +335,7 @@ async def prober(base: str, tally: Tally, stop: float) -> None:
             try:
                 res = await client.get(base + "/healthz")
                 if res.status_code == 200:
-                    tally.latencies["healthz"].append((time.perf_counter() - t0) * 1000)
+                    tally.took("healthz", (time.perf_counter() - t0) * 1000)
                 else:
                     tally.error("healthz", f"HTTP {res.status_code}")
             except httpx.HTTPError as exc:
@@ -361,6 +382,7 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     report = {
         "latencies": tally.latencies,
+        "when": tally.when,
         "refused": tally.refused,
         "errors": tally.errors,
         "examples": tally.examples,
