@@ -220,6 +220,8 @@ def run(students: int, seconds: float, key: str = "client", nice: int = 0) -> di
         "server_cpu_s": round(server_cpu, 1), "machine_cpu_s": round(machine_cpu, 1),
         "peak_rss_mb": round(sampler.peak_mb),
         "tracebacks_in_log": server_log.count("Traceback"),
+        "log_lines": server_log.count("\n"),
+        "log_examples": server_log.splitlines()[:10],
         "server_side_p99": server_quantiles(metrics),
     })  # fmt: skip
 
@@ -307,7 +309,8 @@ def text_report(r: dict[str, Any]) -> str:
         f"(min {r['mb_per_student']['min']}, max {r['mb_per_student']['max']})",
         f"- requests resent after a keep-alive race (as a browser does, not errors): {r['resent']}",
         f"- 1-min load average {r['load_before']} before, {r['load_after']} after; "
-        f"tracebacks in the server log: {r['tracebacks_in_log']}",
+        f"server log (warning level): {r['log_lines']} lines, "
+        f"{r['tracebacks_in_log']} tracebacks",
         *(f"- {name}: {'met' if ok else 'MISSED'}" for name, ok in r["checks"].items()),
     ]
     return "\n".join(lines)
@@ -325,6 +328,8 @@ def main() -> None:
     print(text_report(report))
     for example in report["error_examples"][:10]:
         print("error:", example)
+    for line in report["log_examples"]:
+        print("server log:", line)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
 

@@ -26,6 +26,8 @@ def main() -> None:
         print(text_report(report), flush=True)
         for example in report["error_examples"][:10]:
             print("error:", example)
+        for line in report["log_examples"]:
+            print("server log:", line)
         reports[key] = report
     Path(tempfile.gettempdir(), "gatescope-classroom.json").write_text(json.dumps(reports))
     fair, unfair = reports["client"], reports["address"]

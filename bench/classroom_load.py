@@ -114,9 +114,10 @@ class Student:
         try:
             try:
                 res = await self.client.request(method, self.base + path, **kw)
-            except httpx.RemoteProtocolError:
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
                 # The server closed an idle keep-alive connection (uvicorn: after 5 s) as the
-                # request went out on it; a browser resends then, on a new connection.
+                # request went out on it (no answer, or a reset); a browser resends then, once,
+                # on a new connection. A second failure is an error.
                 self.tally.resent += 1
                 t0 = time.perf_counter()
                 res = await self.client.request(method, self.base + path, **kw)
