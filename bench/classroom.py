@@ -284,6 +284,7 @@ def text_report(r: dict[str, Any]) -> str:
     lines = [
         f"{r['students']} students, {r['seconds']:.0f} s, rate_limit_key={r['key']}: "
         f"{r['requests']} requests, {r['refused']} refused, {r['errors']} errors",
+        "",
         "| kind | ok | 429 | errors | p50 ms | p99 ms |",
         "|---|---|---|---|---|---|",
     ]

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench.classroom import run, text_report
 from bench.results import cpu_name, write_section
@@ -30,21 +31,28 @@ def main() -> None:
             print("server log:", line)
         reports[key] = report
     Path(tempfile.gettempdir(), "gatescope-classroom.json").write_text(json.dumps(reports))
+    write_section("classroom_bench", section(reports))
+
+
+def section(reports: dict[str, dict[str, Any]]) -> str:
     fair, unfair = reports["client"], reports["address"]
-    section = [
+    lines = [
         "## Classroom: 100 students behind one address, 2 workers, loopback (bench/classroom.py)",
         "",
         f"- Machine: {cpu_name()}, shared by the server and the load generator (and, on this "
         "VM, by other jobs: see the load averages)",
         f"- Run: {fair['started']} (fair) and {unfair['started']} (by address); "
-        f"{STUDENTS} students for {MINUTES:g} min each, all from 127.0.0.1, each its own "
-        "httpx.AsyncClient and cookie jar; the image's settings (GATESCOPE_WORKERS=2, "
-        "GATESCOPE_RATE_LIMIT_ENABLED=true, everything else default)",
-        "- Mix (bench/classroom_load.py): page loads with their static files (the module "
-        "graph, revalidated on reload), model list and info, traces of built-in models as "
-        "the explorer asks (float32 safetensors; text of 10-80 characters, or 12-200 sine "
-        "steps; H = 16 or 128), live typing over /api/v1/step, one upload per ten students, "
-        "/healthz twice a second; think times of 2-8 s, typing 2.5-8 characters a second. "
+        f"{fair['students']} students for {fair['seconds'] / 60:g} min each, all from "
+        "127.0.0.1, each its own httpx.AsyncClient and cookie jar; the image's settings "
+        "(GATESCOPE_WORKERS=2, GATESCOPE_RATE_LIMIT_ENABLED=true, everything else default)",
+        "- Mix (bench/classroom_load.py): students arrive over the first 30 s; page loads "
+        "with their static files (the module graph, about 28 files, revalidated on reload), "
+        "model list and info; traces as the explorer asks (float32 safetensors) of built-in "
+        "models (text of 10-80 characters, often edited a character at a time with a trace "
+        "after each edit, or 12-200 sine steps; H = 16 or 128) and of small random models "
+        "whose seed is changed; live typing over /api/v1/step; one upload per ten students; "
+        "half-way, the teacher's link: the whole room loads the page and traces at once; "
+        "/healthz twice a second. Think times 2-8 s, typing 2.5-8 characters a second. "
         "No training: /train does not exist yet.",
         "",
         "### Fair limits (the image's default, GATESCOPE_RATE_LIMIT_KEY=client)",
@@ -55,7 +63,7 @@ def main() -> None:
         "",
         text_report(unfair),
     ]
-    write_section("classroom_bench", "\n".join(section))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
