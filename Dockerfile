@@ -40,6 +40,7 @@ RUN if [ -z "${PIP_CERT:-}" ]; then unset PIP_CERT; fi; \
     /opt/build/bin/pip install -r build-requirements.txt
 COPY README.md ./
 COPY app ./app
+COPY gatescope ./gatescope
 COPY static ./static
 COPY templates ./templates
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/wheel /src; \
