@@ -106,7 +106,10 @@ def test_the_eleventh_run_is_refused_with_a_message(tmp_path: Path) -> None:
 
 def test_a_run_past_its_budget_stops_itself(tmp_path: Path) -> None:
     # gap 5: T = 5 + 4 + 2 = 11, D = 21, H = 4: 11 * 4 * 25 = 1100 per update
-    with make(tmp_path, train_run_budget=1100 * 8) as client, client.websocket_connect("/api/v1/train") as ws:
+    with (
+        make(tmp_path, train_run_budget=1100 * 8) as client,
+        client.websocket_connect("/api/v1/train") as ws,
+    ):
         ready = start(ws, SMALL)[0]
         assert ready["runs"][0]["update_cost"] == 1100
         send(ws, {"type": "play"})
@@ -117,7 +120,10 @@ def test_a_run_past_its_budget_stops_itself(tmp_path: Path) -> None:
 
 
 def test_a_client_past_its_budget_is_stopped(tmp_path: Path) -> None:
-    with make(tmp_path, train_client_budget=1100 * 6) as client, client.websocket_connect("/api/v1/train") as ws:
+    with (
+        make(tmp_path, train_client_budget=1100 * 6) as client,
+        client.websocket_connect("/api/v1/train") as ws,
+    ):
         start(ws, SMALL)
         send(ws, {"type": "play"})
         got = until(ws, "stopped")
@@ -125,7 +131,10 @@ def test_a_client_past_its_budget_is_stopped(tmp_path: Path) -> None:
 
 
 def test_an_idle_paused_run_is_stopped(tmp_path: Path) -> None:
-    with make(tmp_path, train_idle_s=0.2) as client, client.websocket_connect("/api/v1/train") as ws:
+    with (
+        make(tmp_path, train_idle_s=0.2) as client,
+        client.websocket_connect("/api/v1/train") as ws,
+    ):
         start(ws, SMALL)
         assert ws.receive_json() == {"type": "stopped", "reason": "idle"}
         send(ws, {"type": "step"})
