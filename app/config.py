@@ -105,6 +105,20 @@ class Settings(BaseSettings):
     gzip_min_bytes: int = Field(default=1400, ge=0)
     gzip_level: int = Field(default=1, ge=1, le=9)
 
+    # Live training (WebSocket /api/v1/train, docs/train.md): runs one connection may race,
+    # runs the whole process trains at once, the work one run and one client may spend
+    # (updates * T * H * (D + H)), seconds a paused run may sit without a message, and the
+    # bounds of a run's settings.
+    train_runs_per_connection: int = Field(default=2, ge=1)
+    train_max_runs: int = Field(default=10, ge=1)
+    train_run_budget: int = Field(default=200_000_000, ge=1)
+    train_client_budget: int = Field(default=1_000_000_000, ge=1)
+    train_idle_s: float = Field(default=300.0, gt=0)
+    train_max_hidden: int = Field(default=64, ge=1)
+    train_max_batch: int = Field(default=128, ge=1)
+    train_max_gap: int = Field(default=50, ge=1)
+    train_max_steps: int = Field(default=5000, ge=1)
+
     # The engine's loop (app/engine/kernel.py): auto (numba's compiled kernel where it runs
     # and helps), numpy (always the reference loop) or numba (fail if it cannot run).
     kernel: Literal["auto", "numpy", "numba"] = "auto"

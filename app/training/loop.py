@@ -9,7 +9,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from app.engine import Readout, init_params
-from app.engine.backward import Loss, LossKind, backward
+from app.engine.backward import Gradients, Loss, LossKind, backward
 from app.engine.optim import Adam, clip_global_norm
 from app.engine.tasks import Batch, BracketDepth, CharLM, DelayedRecall, Sine, Task
 from app.training.config import CORPUS, TrainConfig
@@ -48,9 +48,11 @@ def init_model(config: TrainConfig, task: Task) -> Model:
     return Model(config.cell, params, readout)
 
 
-def learning_rate(config: TrainConfig, step: int) -> float:
-    """Half-cosine decay from config.lr at step 0 to config.lr * lr_floor at the last step."""
-    progress = step / max(1, config.steps - 1)
+def learning_rate(config: TrainConfig, step: int, horizon: int | None = None) -> float:
+    """Half-cosine decay from config.lr at step 0 to config.lr * lr_floor at the last step
+    (step horizon - 1; config.steps unless given)."""
+    steps = config.steps if horizon is None else horizon
+    progress = step / max(1, steps - 1)
     scale = config.lr_floor + (1.0 - config.lr_floor) * 0.5 * (1.0 + np.cos(np.pi * progress))
     return float(config.lr * scale)
 
@@ -121,6 +123,62 @@ class _Stepper:
             self.c0 = None if c_n is None else c_n.copy()
 
 
+@dataclass
+class Update:
+    """One Adam update's numbers: the step it was, its loss and gradient norm, and the
+    backward pass of its batch (forward trace and gradient flow)."""
+
+    step: int
+    loss: float
+    grad_norm: float
+    batch: Batch
+    grads: Gradients
+
+
+class Trainer:
+    """The training run, one Adam update at a time: train() and LiveRun both drive this, so
+    the same config gives the same batches, the same RNG stream and the same weights.
+
+    horizon: the step count the learning-rate schedule decays over (config.steps unless
+    given). Call update() under threadpool_limits(1) for sums in a fixed order.
+    """
+
+    def __init__(self, config: TrainConfig, horizon: int | None = None) -> None:
+        self.config = config
+        self.horizon = config.steps if horizon is None else horizon
+        self.task = build_task(config)
+        self.model = init_model(config, self.task)
+        self.rng = np.random.default_rng([config.seed, 2])
+        self.weights = self.model.tensors()  # one dict, so Adam and clipping see every tensor
+        self.adam = Adam(self.weights, lr=config.lr)
+        self.stepper = _Stepper(config, self.task, self.rng)
+        self.steps_done = 0
+
+    def update(self) -> Update:
+        config, task, model, stepper = self.config, self.task, self.model, self.stepper
+        step = self.steps_done
+        batch = stepper.batch(step)
+        grads = backward(
+            config.cell,
+            model.params,
+            batch.x,
+            task_loss(task, batch),
+            h0=stepper.h0,
+            c0=stepper.c0,
+            readout=model.readout,
+        )
+        assert grads.readout is not None
+        stepper.keep_state(grads.trace.h_n, grads.trace.c_n)
+        flat = dict(grads.params)
+        flat["readout.weight"] = grads.readout.weight
+        flat["readout.bias"] = grads.readout.bias
+        clipped, norm = clip_global_norm(flat, config.clip)
+        self.adam.lr = learning_rate(config, step, self.horizon)
+        self.adam.step(self.weights, clipped)
+        self.steps_done = step + 1
+        return Update(step, grads.loss, norm, batch, grads)
+
+
 def train(
     config: TrainConfig,
     *,
@@ -136,40 +194,19 @@ def train(
     from tqdm import tqdm
 
     started = time.perf_counter()
-    task = build_task(config)
-    model = init_model(config, task)
-    rng = np.random.default_rng([config.seed, 2])
-    weights = model.tensors()  # one dict, so Adam and clipping see every tensor
-    adam = Adam(weights, lr=config.lr)
-    stepper = _Stepper(config, task, rng)
+    trainer = Trainer(config)
+    task, model = trainer.task, trainer.model
     curve = Curve()
     every = config.eval_every or max(1, config.steps // 10)
     bar = tqdm(range(config.steps), disable=not progress, desc=config.task, mininterval=0.5)
     with threadpool_limits(limits=1):
         for step in bar:
-            batch = stepper.batch(step)
-            grads = backward(
-                config.cell,
-                model.params,
-                batch.x,
-                task_loss(task, batch),
-                h0=stepper.h0,
-                c0=stepper.c0,
-                readout=model.readout,
-            )
-            assert grads.readout is not None
-            stepper.keep_state(grads.trace.h_n, grads.trace.c_n)
-            flat = dict(grads.params)
-            flat["readout.weight"] = grads.readout.weight
-            flat["readout.bias"] = grads.readout.bias
-            clipped, norm = clip_global_norm(flat, config.clip)
-            adam.lr = learning_rate(config, step)
-            adam.step(weights, clipped)
+            done = trainer.update()
             curve.step.append(step)
-            curve.loss.append(grads.loss)
-            curve.grad_norm.append(norm)
+            curve.loss.append(done.loss)
+            curve.grad_norm.append(done.grad_norm)
             if step % 10 == 0:
-                bar.set_postfix(loss=f"{grads.loss:.4f}", refresh=False)
+                bar.set_postfix(loss=f"{done.loss:.4f}", refresh=False)
             if evaluate is not None and (step + 1) % every == 0 and step + 1 < config.steps:
                 curve.evals.append({"step": step + 1, **evaluate(task, model)})
         if evaluate is not None:

@@ -1,0 +1,138 @@
+"""The runs of the live-training socket: settings checked against their limits, the runs a
+process may hold, and the work each run and each client has spent (updates * T * H * (D + H)).
+"""
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.api.errors import ApiError
+from app.api.train_schemas import TrainStart
+from app.config import Settings
+from app.engine.tasks import DelayedRecall
+from app.training.config import TrainConfig
+from app.training.live_run import LiveRun
+
+
+def check_limits(msg: TrainStart, settings: Settings) -> None:
+    """Each bound a 422 naming the field and the setting that sets it."""
+    bounds = [
+        ("hidden", msg.hidden, settings.train_max_hidden, "train_max_hidden"),
+        ("batch", msg.batch, settings.train_max_batch, "train_max_batch"),
+        ("gap", msg.gap, settings.train_max_gap, "train_max_gap"),
+        ("steps", msg.steps, settings.train_max_steps, "train_max_steps"),
+        ("every", msg.every, settings.train_max_steps, "train_max_steps"),
+        ("cells", len(msg.cells), settings.train_runs_per_connection, "train_runs_per_connection"),
+    ]
+    for name, value, limit, setting in bounds:
+        if value > limit:
+            raise ApiError(
+                422,
+                "limit_exceeded",
+                f"{name} is {value}, the limit is {limit} ({setting})",
+                name,
+            )
+
+
+def configs(msg: TrainStart) -> list[TrainConfig]:
+    return [
+        TrainConfig(
+            task=msg.task,
+            cell=cell,
+            hidden=msg.hidden,
+            steps=msg.steps,
+            seed=msg.seed,
+            batch=msg.batch,
+            lr=msg.lr,
+            max_gap=msg.gap,
+        )
+        for cell in msg.cells
+    ]
+
+
+def update_cost(run: LiveRun) -> int:
+    """Work of one update: T * H * (D + H), T the longest sequence the task draws."""
+    task = run.trainer.task
+    T = task.max_gap + task.prefix + 2 if isinstance(task, DelayedRecall) else task.length  # type: ignore[attr-defined]
+    H = run.config.hidden
+    return int(T) * H * (task.input_size + H)
+
+
+@dataclass
+class Registry:
+    """Runs held by this process and work spent per client (by its open connections)."""
+
+    runs: int = 0
+    spent: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, n: int, settings: Settings) -> None:
+        with self.lock:
+            if self.runs + n > settings.train_max_runs:
+                raise ApiError(
+                    503,
+                    "server_full",
+                    f"the server is full: it trains {self.runs} runs and holds at most "
+                    f"{settings.train_max_runs} (train_max_runs); try again later",
+                    "cells",
+                )
+            self.runs += n
+
+    def give_back(self, n: int) -> None:
+        with self.lock:
+            self.runs -= n
+
+
+def registry_of(app_state: Any) -> Registry:
+    registry: Registry | None = getattr(app_state, "train_registry", None)
+    if registry is None:
+        registry = Registry()
+        app_state.train_registry = registry
+    return registry
+
+
+@dataclass
+class Race:
+    """The runs of one connection, with the settings they were started from."""
+
+    start: TrainStart
+    runs: list[LiveRun]
+    spent: list[int]  # work each run has spent
+    stopped: list[bool]
+
+    @classmethod
+    def of(cls, msg: TrainStart) -> "Race":
+        runs = [LiveRun(c) for c in configs(msg)]
+        return cls(msg, runs, [0] * len(runs), [False] * len(runs))
+
+    @property
+    def finished(self) -> bool:
+        pairs = zip(self.runs, self.stopped, strict=True)
+        return all(s or r.steps_done >= r.horizon for r, s in pairs)
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "run": k,
+                "cell": r.config.cell,
+                "step": r.steps_done,
+                "horizon": r.horizon,
+                "update_cost": update_cost(r),
+            }
+            for k, r in enumerate(self.runs)
+        ]
+
+
+def client_of(scope: Any, settings: Settings, app_state: Any) -> str:
+    """Who the connection is, as the rate limit counts clients (app/http/clients.py): the API
+    key, the browser's signed cookie, else the address."""
+    from app.http.clients import Signer, address, identify, load_secret
+
+    if settings.rate_limit_key == "address":
+        return "a:" + address(scope)
+    signer: Signer | None = getattr(app_state, "train_signer", None)
+    if signer is None:
+        signer = Signer(load_secret(settings))
+        app_state.train_signer = signer
+    return identify(scope, signer)[0]

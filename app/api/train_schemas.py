@@ -1,0 +1,38 @@
+"""Messages of the WebSocket /api/v1/train (docs/train.md); bounds from the settings are
+checked by the handler (app/api/train_ws.py), so that errors name the setting's limit."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from app.api.schemas import Count, Number, WholeNumber, _Strict
+
+TrainCell = Literal["lstm", "gru", "rnn_tanh", "lstm_peephole", "lstm_coupled"]
+TrainTask = Literal["delayed-recall", "bracket-depth", "sine"]
+
+# The race the page opens with: an LSTM and a plain RNN of 8 units on delayed recall at gap 20.
+RACE_CELLS: tuple[TrainCell, ...] = ("lstm", "rnn_tanh")
+RACE_SEED = 0
+RACE_STEPS = 600
+
+
+class TrainStart(_Strict):
+    type: Literal["start"]
+    task: TrainTask = "delayed-recall"
+    gap: Count = Field(default=20, description="Delayed recall: the longest gap trained on.")
+    cells: Annotated[list[TrainCell], Field(min_length=1)] = Field(
+        default_factory=lambda: list(RACE_CELLS), description="One run per cell, raced."
+    )
+    hidden: Count = 8
+    lr: Annotated[Number, Field(gt=0, le=1)] = 0.02
+    batch: Count = 32
+    seed: Annotated[WholeNumber, Field(ge=0, le=2**32 - 1)] = RACE_SEED
+    steps: Count = Field(default=RACE_STEPS, description="Updates the schedule decays over.")
+    every: Count = Field(default=25, description="Updates between snapshots.")
+
+
+class TrainControl(_Strict):
+    type: Literal["play", "pause", "step", "reset"]
+
+
+TrainMessage = Annotated[TrainStart | TrainControl, Field(discriminator="type")]

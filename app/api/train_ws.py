@@ -1,0 +1,239 @@
+"""WebSocket /api/v1/train: watch a model learn; one or two runs trained side by side.
+
+Protocol (JSON text frames; docs/train.md has the whole of it):
+  -> {"type": "start", "task", "gap", "cells": [...], "hidden", "lr", "batch", "seed",
+      "steps" (the schedule's horizon), "every" (updates between snapshots)}
+                                   <- {"type": "ready", "runs": [...], "budget": {...}}
+                                      then {"type": "snapshot", "run": k, ...} of step 0
+  -> {"type": "play"}    <- a snapshot of every run each `every` updates, until
+                            {"type": "finished"} (every run at its horizon), pause, or
+                            {"type": "stopped", "run": k, "reason": "budget"}
+  -> {"type": "pause"}   <- {"type": "paused", "step"} once the chunk in flight is done
+  -> {"type": "step"}    (paused) one update of every run <- a snapshot of each
+  -> {"type": "reset"}   back to step 0, same settings <- ready and snapshots of step 0
+A connection paused (or never played) with no message for train_idle_s seconds gets
+{"type": "stopped", "reason": "idle"} and its runs are let go. Errors answer
+{"type": "error", "code", "field", "message"} and leave the session as it was. Training runs
+in a worker thread, a chunk of `every` updates at a time, so the event loop stays free.
+"""
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import TypeAdapter, ValidationError
+
+from app.api.deps import settings_of
+from app.api.errors import ApiError, location
+from app.api.train_runs import Race, Registry, check_limits, client_of, registry_of, update_cost
+from app.api.train_schemas import TrainControl, TrainMessage, TrainStart
+from app.config import Settings
+
+log = logging.getLogger("gatescope.api")
+train_router = APIRouter(tags=["train"])
+_MESSAGES: TypeAdapter[TrainStart | TrainControl] = TypeAdapter(TrainMessage)
+TOO_BIG = 1009
+
+
+def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"type": "error", "code": code, "field": field, "message": message}
+
+
+def _advance(race: Race, n: int) -> list[dict[str, Any]]:
+    """n updates of every live run (fewer at the horizon), then each one's snapshot."""
+    out = []
+    for k, run in enumerate(race.runs):
+        if race.stopped[k]:
+            continue
+        todo = min(n, run.horizon - run.steps_done)
+        if todo > 0:
+            run.step(todo)
+            race.spent[k] += todo * update_cost(run)
+        out.append({"type": "snapshot", "run": k, **run.snapshot()})
+    return out
+
+
+def _snapshots(race: Race) -> list[dict[str, Any]]:
+    return [{"type": "snapshot", "run": k, **r.snapshot()} for k, r in enumerate(race.runs)]
+
+
+class Session:
+    """One connection: its race, whether it plays, and the task that drives it."""
+
+    def __init__(self, ws: WebSocket, settings: Settings, registry: Registry, client: str):
+        self.ws, self.settings, self.registry, self.client = ws, settings, registry, client
+        self.race: Race | None = None
+        self.playing = False
+        self.driver: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        text = orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+        async with self.lock:
+            await self.ws.send_text(text)
+
+    def budget(self) -> dict[str, Any]:
+        return {
+            "run": self.settings.train_run_budget,
+            "client": self.settings.train_client_budget,
+            "client_spent": self.registry.spent[self.client],
+        }
+
+    async def release(self) -> None:
+        self.playing = False
+        if self.driver is not None:
+            await self.driver
+            self.driver = None
+        if self.race is not None:
+            live = sum(not s for s in self.race.stopped)
+            self.registry.give_back(live)
+            self.race = None
+
+    async def start(self, msg: TrainStart) -> None:
+        check_limits(msg, self.settings)
+        await self.release()
+        self.registry.take(len(msg.cells), self.settings)
+        try:
+            race = await asyncio.to_thread(Race.of, msg)
+            first = await asyncio.to_thread(_snapshots, race)
+        except BaseException:
+            self.registry.give_back(len(msg.cells))
+            raise
+        self.race = race
+        await self.send({"type": "ready", "runs": race.describe(), "budget": self.budget()})
+        for snap in first:
+            await self.send(snap)
+
+    def over_budget(self, race: Race, n: int) -> list[int]:
+        """Runs whose next n updates would pass their budget or their client's."""
+        settings, spent = self.settings, self.registry.spent
+        out = []
+        for k, run in enumerate(race.runs):
+            if race.stopped[k]:
+                continue
+            cost = min(n, run.horizon - run.steps_done) * update_cost(run)
+            over_run = race.spent[k] + cost > settings.train_run_budget
+            if over_run or spent[self.client] + cost > settings.train_client_budget:
+                out.append(k)
+            else:
+                spent[self.client] += cost
+        return out
+
+    async def chunk(self, n: int) -> bool:
+        """n updates and their snapshots; False when nothing is left to train."""
+        race = self.race
+        assert race is not None
+        for k in self.over_budget(race, n):
+            race.stopped[k] = True
+            self.registry.give_back(1)
+            run = race.runs[k]
+            await self.send({"type": "stopped", "run": k, "reason": "budget",
+                             "step": run.steps_done, "spent": race.spent[k],
+                             "budget": self.budget()})  # fmt: skip
+        if race.finished:
+            self.playing = False
+            if not all(race.stopped):
+                await self.send({"type": "finished", "step": self.step_now()})
+            return False
+        for snap in await asyncio.to_thread(_advance, race, n):
+            await self.send(snap)
+        if race.finished:
+            self.playing = False
+            await self.send({"type": "finished", "step": self.step_now()})
+            return False
+        return True
+
+    def step_now(self) -> int:
+        assert self.race is not None
+        return max(r.steps_done for r in self.race.runs)
+
+    async def drive(self) -> None:
+        assert self.race is not None
+        try:
+            while self.playing and await self.chunk(self.race.start.every):
+                pass
+            if self.race is not None and not self.race.finished:
+                await self.send({"type": "paused", "step": self.step_now()})
+        except (WebSocketDisconnect, RuntimeError):
+            self.playing = False
+        except Exception:
+            log.exception("live training failed")
+            self.playing = False
+            await self.send(_error("internal_error", "something went wrong; it was logged"))
+
+    async def answer(self, message: TrainStart | TrainControl) -> None:
+        if isinstance(message, TrainStart):
+            await self.start(message)
+            return
+        if self.race is None:
+            raise ApiError(409, "not_started", 'start a run first: {"type": "start"}', "type")
+        kind = message.type
+        if kind == "play":
+            if not self.playing:
+                self.playing = True
+                self.driver = asyncio.create_task(self.drive())
+        elif kind == "pause":
+            if self.playing:
+                self.playing = False  # the driver answers "paused" after its chunk
+            else:
+                await self.send({"type": "paused", "step": self.step_now()})
+        elif kind == "step":
+            if self.playing:
+                raise ApiError(409, "playing", "the run is playing; pause it before stepping")
+            await self.chunk(1)
+        else:  # reset
+            await self.start(self.race.start)
+
+
+@train_router.websocket("/train")
+async def train_socket(ws: WebSocket) -> None:
+    settings = settings_of(ws.app.state)
+    registry = registry_of(ws.app.state)
+    await ws.accept()
+    session = Session(ws, settings, registry, client_of(ws.scope, settings, ws.app.state))
+    try:
+        await _serve(session, settings)
+    finally:
+        await session.release()  # the client's spending stays: it lasts the process
+
+
+async def _serve(session: Session, settings: Settings) -> None:
+    ws = session.ws
+    while True:
+        idle = not session.playing and session.race is not None
+        try:
+            timeout = settings.train_idle_s if idle else None
+            raw = await asyncio.wait_for(ws.receive(), timeout)
+        except TimeoutError:
+            await session.release()
+            await session.send({"type": "stopped", "reason": "idle"})
+            continue
+        except WebSocketDisconnect:
+            return
+        if raw["type"] == "websocket.disconnect":
+            return
+        text, blob = raw.get("text"), raw.get("bytes") or b""
+        size = len(blob) if text is None else len(text.encode("utf-8"))
+        if size > settings.max_ws_message_bytes:
+            await session.send(_error("limit_exceeded", f"the message has {size} bytes, the "
+                                      f"limit is {settings.max_ws_message_bytes} "
+                                      "(max_ws_message_bytes)"))  # fmt: skip
+            await ws.close(code=TOO_BIG)
+            return
+        data = blob.decode("utf-8", errors="replace") if text is None else text
+        try:
+            await session.answer(_MESSAGES.validate_json(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = location(first["loc"])
+            where = where.split(".", 1)[1] if where.startswith(("start.", "play.")) else where
+            await session.send(_error("validation_error", f"{where}: {first['msg']}", where))
+        except ApiError as exc:
+            await session.send(_error(exc.code, exc.message, exc.field))
+        except ValueError as exc:  # TrainConfig's own checks
+            await session.send(_error("invalid_input", str(exc)))
+        except Exception:  # never drop the connection over a bug; it is logged
+            log.exception("live training failed")
+            await session.send(_error("internal_error", "something went wrong; it was logged"))
