@@ -63,6 +63,10 @@ class Served:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        # SIGKILL lands asynchronously: wait until the orphans are gone, not just signalled
+        deadline = time.monotonic() + 10
+        while self.group() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def serve(tmp: Path, env: dict[str, str], data_dir: Path | None = None) -> Served:
