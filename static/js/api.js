@@ -30,7 +30,12 @@ export function fetchTrace(model, input, { clamp = null, signal = undefined, dty
 export async function fetchTraceFile(model, input, { clamp = null, dtype = "float64" } = {}) {
   const body = { model, dtype, format: "safetensors", ...input };
   if (clamp && clamp.length) body.clamp = clamp;
-  const res = await fetch("api/v1/trace", {
+  return postForBlob("api/v1/trace", body);
+}
+
+// POST a JSON body and take the answer as a Blob; a 4xx/5xx throws with the server's message.
+async function postForBlob(url, body) {
+  const res = await fetch(url, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
@@ -46,16 +51,7 @@ export async function fetchTraceFile(model, input, { clamp = null, dtype = "floa
 export async function fetchTraceHtml(model, input, { clamp = null, lang = "en" } = {}) {
   const body = { model, dtype: "float64", ...input };
   if (clamp && clamp.length) body.clamp = clamp;
-  const res = await fetch(`api/v1/trace/html?lang=${encodeURIComponent(lang)}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  if (!res.ok) {
-    const data = await res.json().catch(() => null);
-    throw new Error(data?.message || `HTTP ${res.status}`);
-  }
-  return res.blob();
+  return postForBlob(`api/v1/trace/html?lang=${encodeURIComponent(lang)}`, body);
 }
 
 // Optional parts of the API this server has (the page is told by the server when it loads).
