@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     train_max_batch: int = Field(default=128, ge=1)
     train_max_gap: int = Field(default=50, ge=1)
     train_max_steps: int = Field(default=5000, ge=1)
+    # Models one connection may hold as "Open in explorer" copies (deleted when it closes).
+    train_session_models: int = Field(default=4, ge=0)
 
     # The engine's loop (app/engine/kernel.py): auto (numba's compiled kernel where it runs
     # and helps), numpy (always the reference loop) or numba (fail if it cannot run).

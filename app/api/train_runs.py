@@ -100,11 +100,18 @@ class Race:
     runs: list[LiveRun]
     spent: list[int]  # work each run has spent
     stopped: list[bool]
+    curves: list[list[list[Any]]]  # per run: [step, loss, held-out accuracy] of each snapshot
 
     @classmethod
     def of(cls, msg: TrainStart) -> "Race":
         runs = [LiveRun(c) for c in configs(msg)]
-        return cls(msg, runs, [0] * len(runs), [False] * len(runs))
+        return cls(msg, runs, [0] * len(runs), [False] * len(runs), [[] for _ in runs])
+
+    def snapshot(self, k: int) -> dict[str, Any]:
+        """Run k's snapshot message, its point kept for the training record."""
+        snap = self.runs[k].snapshot()
+        self.curves[k].append([snap["step"], snap["loss"], snap["held_out"].get("accuracy")])
+        return {"type": "snapshot", "run": k, **snap}
 
     @property
     def finished(self) -> bool:

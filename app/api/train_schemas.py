@@ -35,4 +35,14 @@ class TrainControl(_Strict):
     type: Literal["play", "pause", "step", "reset"]
 
 
-TrainMessage = Annotated[TrainStart | TrainControl, Field(discriminator="type")]
+class TrainExport(_Strict):
+    """Store run `run`'s weights now: `session` lives as long as the connection (the page's
+    "Open in explorer"); `saved` is an uploaded model with its training record."""
+
+    type: Literal["export"]
+    run: Annotated[WholeNumber, Field(ge=0)] = 0
+    keep: Literal["session", "saved"] = "session"
+    name: str | None = None
+
+
+TrainMessage = Annotated[TrainStart | TrainControl | TrainExport, Field(discriminator="type")]

@@ -11,6 +11,9 @@ Protocol (JSON text frames; docs/train.md has the whole of it):
   -> {"type": "pause"}   <- {"type": "paused", "step"} once the chunk in flight is done
   -> {"type": "step"}    (paused) one update of every run <- a snapshot of each
   -> {"type": "reset"}   back to step 0, same settings <- ready and snapshots of step 0
+  -> {"type": "export", "run": k, "keep": "session" | "saved", "name"}   (paused) store the
+     run's weights <- {"type": "exported", "run", "keep", "model_id", "name"(, "delete_token")}
+     ("session" models are deleted when the connection closes)
 A connection paused (or never played) with no message for train_idle_s seconds gets
 {"type": "stopped", "reason": "idle"} and its runs are let go. Errors answer
 {"type": "error", "code", "field", "message"} and leave the session as it was. Training runs
@@ -25,16 +28,18 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
-from app.api.deps import settings_of
+from app.api.deps import settings_of, store_of
 from app.api.errors import ApiError, location
+from app.api.train_export import SessionModels
 from app.api.train_runs import Race, Registry, check_limits, client_of, registry_of, update_cost
-from app.api.train_schemas import TrainControl, TrainMessage, TrainStart
+from app.api.train_schemas import TrainControl, TrainExport, TrainMessage, TrainStart
 from app.config import Settings
 
 log = logging.getLogger("gatescope.api")
 train_router = APIRouter(tags=["train"])
-_MESSAGES: TypeAdapter[TrainStart | TrainControl] = TypeAdapter(TrainMessage)
+_MESSAGES: TypeAdapter[TrainStart | TrainControl | TrainExport] = TypeAdapter(TrainMessage)
 TOO_BIG = 1009
+_TAGS = tuple(f"{t}." for t in ("start", "play", "pause", "step", "reset", "export"))
 
 
 def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
@@ -51,12 +56,12 @@ def _advance(race: Race, n: int) -> list[dict[str, Any]]:
         if todo > 0:
             run.step(todo)
             race.spent[k] += todo * update_cost(run)
-        out.append({"type": "snapshot", "run": k, **run.snapshot()})
+        out.append(race.snapshot(k))
     return out
 
 
 def _snapshots(race: Race) -> list[dict[str, Any]]:
-    return [{"type": "snapshot", "run": k, **r.snapshot()} for k, r in enumerate(race.runs)]
+    return [race.snapshot(k) for k in range(len(race.runs))]
 
 
 class Session:
@@ -64,6 +69,7 @@ class Session:
 
     def __init__(self, ws: WebSocket, settings: Settings, registry: Registry, client: str):
         self.ws, self.settings, self.registry, self.client = ws, settings, registry, client
+        self.models = SessionModels(store_of(ws.app.state), settings.train_session_models)
         self.race: Race | None = None
         self.playing = False
         self.driver: asyncio.Task[None] | None = None
@@ -163,12 +169,19 @@ class Session:
             self.playing = False
             await self.send(_error("internal_error", "something went wrong; it was logged"))
 
-    async def answer(self, message: TrainStart | TrainControl) -> None:
+    async def answer(self, message: TrainStart | TrainControl | TrainExport) -> None:
         if isinstance(message, TrainStart):
             await self.start(message)
             return
         if self.race is None:
             raise ApiError(409, "not_started", 'start a run first: {"type": "start"}', "type")
+        if isinstance(message, TrainExport):
+            if self.playing:
+                raise ApiError(409, "playing", "the run is playing; pause it before exporting")
+            race = self.race
+            await self.send(await asyncio.to_thread(self.models.export, self.settings, race,
+                                                    message))  # fmt: skip
+            return
         kind = message.type
         if kind == "play":
             if not self.playing:
@@ -197,6 +210,7 @@ async def train_socket(ws: WebSocket) -> None:
         await _serve(session, settings)
     finally:
         await session.release()  # the client's spending stays: it lasts the process
+        await asyncio.to_thread(session.models.close)
 
 
 async def _serve(session: Session, settings: Settings) -> None:
@@ -228,7 +242,7 @@ async def _serve(session: Session, settings: Settings) -> None:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = location(first["loc"])
-            where = where.split(".", 1)[1] if where.startswith(("start.", "play.")) else where
+            where = where.split(".", 1)[1] if where.startswith(_TAGS) else where
             await session.send(_error("validation_error", f"{where}: {first['msg']}", where))
         except ApiError as exc:
             await session.send(_error(exc.code, exc.message, exc.field))
