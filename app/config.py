@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     train_max_steps: int = Field(default=5000, ge=1)
     # Models one connection may hold as "Open in explorer" copies (deleted when it closes).
     train_session_models: int = Field(default=4, ge=0)
+    # How much lower than the server the training process runs (nice increment, 0-19).
+    train_nice: int = Field(default=19, ge=0, le=19)
 
     # The engine's loop (app/engine/kernel.py): auto (numba's compiled kernel where it runs
     # and helps), numpy (always the reference loop) or numba (fail if it cannot run).
