@@ -1,0 +1,17 @@
+# The course's shared rate limits and training caps (compose.yaml, profile "course"):
+# Debian's redis-server, in memory only (the state is worth nothing after a restart).
+#
+#   docker build -t gatescope-redis -f deploy/course/redis.Dockerfile deploy/course
+ARG BASE=debian:bookworm-slim
+FROM ${BASE}
+SHELL ["/bin/sh", "-eu", "-c"]
+RUN apt-get update; \
+    apt-get install -y --no-install-recommends redis-server; \
+    apt-get clean; \
+    rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log
+USER redis
+ENV REDIS_PORT=6379 \
+    REDIS_BIND=127.0.0.1
+EXPOSE 6379
+# No snapshots, no append-only file; bound to loopback (host network) unless REDIS_BIND says.
+CMD ["/bin/sh", "-c", "exec redis-server --port \"$REDIS_PORT\" --bind \"$REDIS_BIND\" --save '' --appendonly no --maxmemory 256mb --maxmemory-policy volatile-ttl"]
