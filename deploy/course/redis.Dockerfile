@@ -5,11 +5,15 @@
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 SHELL ["/bin/sh", "-eu", "-c"]
-RUN apt-get update; \
+# A fixed uid, so USER is numeric (Kubernetes' runAsNonRoot); the package keeps the user.
+RUN groupadd --system --gid 10002 redis; \
+    useradd --system --no-log-init --uid 10002 --gid redis --home-dir /var/lib/redis \
+      --no-create-home --shell /usr/sbin/nologin redis; \
+    apt-get update; \
     apt-get install -y --no-install-recommends redis-server; \
     apt-get clean; \
     rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log
-USER redis
+USER 10002:10002
 ENV REDIS_PORT=6379 \
     REDIS_BIND=127.0.0.1
 EXPOSE 6379

