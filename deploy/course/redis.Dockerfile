@@ -15,7 +15,9 @@ RUN groupadd --system --gid 10002 redis; \
     rm -rf /var/lib/apt/lists/* /var/log/apt/* /var/log/dpkg.log
 USER 10002:10002
 ENV REDIS_PORT=6379 \
-    REDIS_BIND=127.0.0.1
+    REDIS_BIND=127.0.0.1 \
+    REDIS_PROTECTED_MODE=yes
 EXPOSE 6379
-# No snapshots, no append-only file; bound to loopback (host network) unless REDIS_BIND says.
-CMD ["/bin/sh", "-c", "exec redis-server --port \"$REDIS_PORT\" --bind \"$REDIS_BIND\" --save '' --appendonly no --maxmemory 256mb --maxmemory-policy volatile-ttl"]
+# No snapshots, no append-only file; bound to loopback (host network) unless REDIS_BIND says
+# (beyond loopback, protected mode refuses clients until REDIS_PROTECTED_MODE=no).
+CMD ["/bin/sh", "-c", "exec redis-server --port \"$REDIS_PORT\" --bind \"$REDIS_BIND\" --protected-mode \"$REDIS_PROTECTED_MODE\" --save '' --appendonly no --maxmemory 256mb --maxmemory-policy volatile-ttl"]
