@@ -6,8 +6,9 @@ Runs: each process keeps the count of runs it holds (its own, always exact) and 
 one Redis hash, field = the process, with the time it last did so in a sorted set; a start is
 allowed while the hash's total plus the new runs stays within train_max_runs. A replica that
 dies without giving its runs back cannot hold them for ever: a process not heard from for
-train_idle_s + 60 s (every playing run reports at each chunk, and a paused one is let go after
-train_idle_s) is dropped from the total. Spending: one counter per client, checked and added
+train_idle_s + 60 s (every playing run reports at each chunk, a connection's messages report
+at most every 10 s, and a paused race is let go after train_idle_s without one) is dropped
+from the total. Spending: one counter per client, checked and added
 in one script, kept a day after the client last trained. While Redis cannot be reached, this
 process counts on its own (runs and spending of its own connections) and says so in the log
 (app/http/redis_link.py); when Redis answers again its run count is written back at once.
@@ -15,6 +16,7 @@ process counts on its own (runs and spending of its own connections) and says so
 
 import os
 import secrets
+import time
 from typing import Any
 
 from app.api.train_runs import Registry, server_full
@@ -77,6 +79,7 @@ class RedisRegistry(Registry):
         self.stale_s = settings.train_idle_s + 60.0
         self._runs = link.client.register_script(RUNS_SCRIPT)
         self._spend = link.client.register_script(SPEND_SCRIPT)
+        self._beat = 0.0
 
     def _change(self, n: int, cap: int) -> tuple[bool, int] | None:
         args: list[str | float] = [self.me, self.runs, n, cap, self.stale_s]
@@ -92,6 +95,15 @@ class RedisRegistry(Registry):
             elif not answer[0]:
                 raise server_full(answer[1], settings, "the course trains")
             self.runs += n
+
+    def heartbeat(self) -> None:
+        """Reports this process's runs at most every 10 s (each take, give back and playing
+        chunk reports them too)."""
+        now = time.monotonic()
+        if self.runs > 0 and now - self._beat > 10.0:
+            self._beat = now
+            with self.lock:
+                self._change(0, 0)
 
     def give_back(self, n: int) -> None:
         with self.lock:

@@ -99,6 +99,9 @@ class Registry:
     def spent_by(self, client: str) -> int:
         return self.spent[client]
 
+    def heartbeat(self) -> None:
+        """This process is alive and still holds its runs (a no-op for one process)."""
+
 
 def registry_of(app_state: Any, settings: Settings) -> Registry:
     registry: Registry | None = getattr(app_state, "train_registry", None)

@@ -162,6 +162,7 @@ class Session:
             await self.send(_error("internal_error", "something went wrong; it was logged"))
 
     async def answer(self, message: TrainStart | TrainControl) -> None:
+        self.registry.heartbeat()  # a paused race kept alive by messages still counts
         if isinstance(message, TrainStart):
             await self.start(message)
             return

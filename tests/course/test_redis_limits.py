@@ -182,3 +182,15 @@ def test_training_caps_without_redis_count_locally(redis_server: RedisServer) ->
     one.give_back(1)  # back: this process's count (2) is written to Redis again
     assert one.link.up
     assert one.link.client.hget("gatescope:train:runs", one.me) == "2"
+
+
+def test_a_live_replica_keeps_its_runs_with_heartbeats(redis_server: RedisServer) -> None:
+    s = settings()
+    alive, other = (RedisRegistry(RedisLink(redis_server.url), s) for _ in range(2))
+    alive.stale_s = other.stale_s = 0.5
+    alive.take(3, s)
+    time.sleep(0.3)
+    alive.heartbeat()  # a message on a paused race
+    time.sleep(0.3)  # 0.6 s since the start, 0.3 s since the heartbeat
+    with pytest.raises(ApiError):
+        other.take(1, s)

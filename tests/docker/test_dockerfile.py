@@ -50,3 +50,13 @@ def test_readme_deploy_is_what_the_smoke_test_runs() -> None:
     deploy = readme.split("## Deploy", 1)[1].split("\n## ", 1)[0]
     for command in (BUILD, RUN, COMPOSE_UP):
         assert command.format(**DEFAULTS) in deploy, command.format(**DEFAULTS)
+
+
+def test_readme_course_is_what_the_course_test_runs() -> None:
+    from tests.docker.test_course_profile import COURSE_UP
+
+    readme = (REPO / "README.md").read_text()
+    course = readme.split("## Course: several replicas", 1)[1].split("\n## ", 1)[0]
+    assert COURSE_UP in course
+    compose = (REPO / "compose.yaml").read_text()
+    assert COURSE_UP in compose  # and the file's own header says so
