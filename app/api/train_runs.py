@@ -62,9 +62,20 @@ def update_cost(config: TrainConfig) -> int:
     return int(T) * H * (task.input_size + H)
 
 
+def server_full(runs: int, settings: Settings, where: str = "it trains") -> ApiError:
+    return ApiError(
+        503,
+        "server_full",
+        f"the server is full: {where} {runs} runs and holds at most "
+        f"{settings.train_max_runs} (train_max_runs); try again later",
+        "cells",
+    )
+
+
 @dataclass
 class Registry:
-    """Runs held by this process and work spent per client (by its open connections)."""
+    """Runs held by this process and work spent per client (by its open connections).
+    app/api/train_caps.py has the same for every replica of a course, in Redis."""
 
     runs: int = 0
     spent: Counter[str] = field(default_factory=Counter)
@@ -73,24 +84,34 @@ class Registry:
     def take(self, n: int, settings: Settings) -> None:
         with self.lock:
             if self.runs + n > settings.train_max_runs:
-                raise ApiError(
-                    503,
-                    "server_full",
-                    f"the server is full: it trains {self.runs} runs and holds at most "
-                    f"{settings.train_max_runs} (train_max_runs); try again later",
-                    "cells",
-                )
+                raise server_full(self.runs, settings)
             self.runs += n
 
     def give_back(self, n: int) -> None:
         with self.lock:
             self.runs -= n
 
+    def spend(self, client: str, cost: int, limit: int) -> bool:
+        """Adds cost to the client's spending unless that would pass limit (then False)."""
+        with self.lock:
+            if self.spent[client] + cost > limit:
+                return False
+            self.spent[client] += cost
+            return True
 
-def registry_of(app_state: Any) -> Registry:
+    def spent_by(self, client: str) -> int:
+        return self.spent[client]
+
+    def heartbeat(self) -> None:
+        """This process is alive and still holds its runs (a no-op for one process)."""
+
+
+def registry_of(app_state: Any, settings: Settings) -> Registry:
     registry: Registry | None = getattr(app_state, "train_registry", None)
     if registry is None:
-        registry = Registry()
+        from app.api.train_caps import make_registry
+
+        registry = make_registry(settings)
         app_state.train_registry = registry
     return registry
 

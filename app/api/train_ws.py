@@ -78,7 +78,7 @@ class Session:
         return {
             "run": self.settings.train_run_budget,
             "client": self.settings.train_client_budget,
-            "client_spent": self.registry.spent[self.client],
+            "client_spent": self.registry.spent_by(self.client),
         }
 
     async def release(self) -> None:
@@ -107,17 +107,15 @@ class Session:
 
     def over_budget(self, race: Race, n: int) -> list[int]:
         """Runs whose next n updates would pass their budget or their client's."""
-        settings, spent = self.settings, self.registry.spent
+        settings, registry = self.settings, self.registry
         out = []
         for k, run in enumerate(race.runs):
             if race.stopped[k]:
                 continue
             cost = min(n, run.horizon - run.steps_done) * run.cost
             over_run = race.spent[k] + cost > settings.train_run_budget
-            if over_run or spent[self.client] + cost > settings.train_client_budget:
+            if over_run or not registry.spend(self.client, cost, settings.train_client_budget):
                 out.append(k)
-            else:
-                spent[self.client] += cost
         return out
 
     async def chunk(self, n: int) -> bool:
@@ -174,6 +172,7 @@ class Session:
             await self.send(_error("internal_error", "something went wrong; it was logged"))
 
     async def answer(self, message: TrainStart | TrainControl | TrainExport) -> None:
+        self.registry.heartbeat()  # a paused race kept alive by messages still counts
         if isinstance(message, TrainStart):
             await self.start(message)
             return
@@ -211,7 +210,7 @@ class Session:
 @train_router.websocket("/train")
 async def train_socket(ws: WebSocket) -> None:
     settings = settings_of(ws.app.state)
-    registry = registry_of(ws.app.state)
+    registry = registry_of(ws.app.state, settings)
     await ws.accept()
     session = Session(ws, settings, registry, client_of(ws.scope, settings, ws.app.state))
     try:
