@@ -38,7 +38,8 @@ from bench.results import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_ENV = {"GATESCOPE_WORKERS": "2", "GATESCOPE_RATE_LIMIT_ENABLED": "true"}
-KINDS = ("page", "static", "models", "model", "trace", "ws_open", "ws_step", "upload", "healthz")
+KINDS = ("page", "static", "models", "model", "trace", "ws_open", "ws_step", "upload", "train",
+         "healthz")  # fmt: skip
 TARGETS = {"trace_p99_ms": 150.0, "healthz_p99_ms": 50.0, "max_refused_share": 0.01}
 TICK = os.sysconf("SC_CLK_TCK")
 

@@ -53,7 +53,7 @@ def section(reports: dict[str, dict[str, Any]]) -> str:
         "whose seed is changed; live typing over /api/v1/step; one upload per ten students; "
         "half-way, the teacher's link: the whole room loads the page and traces at once; "
         "/healthz twice a second. Think times 2-8 s, typing 2.5-8 characters a second. "
-        "No training: /train does not exist yet.",
+        "One student in ten races the /train default (LSTM vs RNN) once to its end.",
         "",
         "### Fair limits (the image's default, GATESCOPE_RATE_LIMIT_KEY=client)",
         "",

@@ -19,7 +19,9 @@ think times between, as the explorer's page does it:
   message per typed character, now and then a backspace ("back"), then close;
 - a few uploads: every tenth student uploads one small PyTorch state_dict as .safetensors
   and traces it afterwards;
-- no training: POST /train does not exist yet.
+- a training race: every tenth student (another tenth than the uploaders) races the /train
+  page's default (LSTM against RNN over the WebSocket /api/v1/train) once to its end;
+  "train" is the time from start to ready, a server_full refusal counts as refused.
 Half-way through, the teacher says "everyone, open this link": each student, after what it
 is doing, loads the page and traces the same text. A prober asks /healthz twice a second
 throughout, as an orchestrator would (not a student).
@@ -44,6 +46,7 @@ import httpx
 
 from app.http.clients import COOKIE
 from bench.load_wire import multipart, safetensors_bytes
+from bench.train_client import RaceTally, race
 
 IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+\.js)["']""")
 REF = re.compile(r"""(?:src|href)="(/static/[^"]+)\"""")
@@ -99,6 +102,7 @@ class Student:
     etags: dict[str, str] = field(default_factory=dict)  # static path or trace body -> ETag
     models: list[dict[str, Any]] = field(default_factory=list)
     uploaded: str | None = None
+    trained: bool = False
     teacher: float = 0.0  # when the teacher asks the room to open a link (mid-run)
     told: bool = False
     arrival: float = 30.0  # students arrive over the first this many seconds
@@ -293,6 +297,23 @@ class Student:
         if res is not None:
             self.uploaded = res.json()["id"]
 
+    # ---- a training race ---------------------------------------------------------------
+    async def train(self) -> None:
+        cookie = "; ".join(f"{k}={v}" for k, v in self.client.cookies.items())
+        url = self.base.replace("http://", "ws://") + "/api/v1/train"
+        tally = RaceTally()
+        self.counts["requests"] += 1
+        self.counts["limited_requests"] += 1
+        await race(url, {"Cookie": cookie}, self.stop, tally, once=True)
+        self.trained = True
+        for ms in tally.ready_ms:
+            self.tally.took("train", ms)
+        if tally.refused:
+            self.counts["refused"] += 1
+            self.tally.refused["train"] += 1
+        for what in tally.errors:
+            self.tally.error("train", what)
+
     async def run(self) -> None:
         await asyncio.sleep(self.rng.uniform(0, self.arrival))  # the room sits down
         await self.page_load()
@@ -305,6 +326,9 @@ class Student:
                 break
             if self.index % 10 == 0 and self.uploaded is None and time.monotonic() >= upload_at:
                 await self.upload()
+                continue
+            if self.index % 10 == 5 and not self.trained and time.monotonic() >= upload_at:
+                await self.train()
                 continue
             if not self.told and time.monotonic() >= self.teacher:
                 # "Everyone, open this link": the room loads the page and traces at once.

@@ -43,6 +43,7 @@ def test_a_short_classroom_run_reports_every_kind_and_no_errors() -> None:
     assert report["students_with_cookie"] == 20
     assert report["refused"] == 0 and report["max_refused_share"] == 0.0
     assert report["kinds"]["upload"]["ok"] >= 1  # students 0 and 10 upload
+    assert report["kinds"]["train"]["ok"] >= 1  # students 5 and 15 race on /train
     assert report["peak_rss_mb"] > 100 and report["server_cpu_s"] > 0
     assert report["generator_cpu_s"] > 0 and 15 <= report["generator_wall_s"] < 60
     assert report["mb_per_student"]["min"] > 0.3  # d3 alone is 280 KB
