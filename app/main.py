@@ -1,5 +1,8 @@
 """Application factory: builds the FastAPI app from settings."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
@@ -16,8 +19,16 @@ from app.http.memory import keep_large_blocks
 from app.http.observability import REQUEST_ID_HEADER, ObservabilityMiddleware
 from app.http.security import install_security
 from app.paths import STATIC_DIR
+from app.training.pool import shutdown_pools
 from app.web.learn import learn_router
 from app.web.pages import pages_router
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    yield
+    # uvicorn's workers end with os._exit, past atexit: the training process is let go here
+    shutdown_pools()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         root_path=settings.root_path,
         docs_url=None,  # /docs is app.web.pages.api_docs: Swagger UI vendored, no CDN
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     if settings.kernel != "numpy":

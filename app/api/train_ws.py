@@ -22,6 +22,7 @@ the server's own requests are never held up by training.
 """
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -148,7 +149,8 @@ class Session:
         if self.race is not None:
             self.registry.give_back(sum(not s for s in self.race.stopped))
             self.race = None
-        await self.send(_error("training_lost", f"{exc}; start again", "type"))
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client may be gone
+            await self.send(_error("training_lost", f"{exc}; start again", "type"))
 
     def step_now(self) -> int:
         assert self.race is not None

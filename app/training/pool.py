@@ -15,17 +15,21 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.training.config import TrainConfig
-from app.training.live_run import LiveRun
-from app.training.model import Model
+if TYPE_CHECKING:  # the child imports the engine only once it is niced (see _create)
+    from app.training.config import TrainConfig
+    from app.training.live_run import LiveRun
+    from app.training.model import Model
 
-_RUNS: dict[str, LiveRun] = {}  # in the child: every run it holds
+ORPHAN_CHECK_S = 1.0
+_RUNS: dict[str, "LiveRun"] = {}  # in the child: every run it holds
 
 
 class RunsLost(RuntimeError):
@@ -42,11 +46,25 @@ class Chunk:
 
 
 # -- in the child ----------------------------------------------------------------------------
-def _lower_priority(nice: int) -> None:
+def _start_child(nice: int, parent: int) -> None:
+    """Niced; ended by its server process alone: a signal to the whole process group (Ctrl-C,
+    a supervisor's SIGTERM) goes past it, and when its server dies (killed outright, say) it
+    sees that within a second and exits, so no training process is left behind."""
     os.nice(nice)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
 
-def _create(key: str, config: TrainConfig, horizon: int | None) -> tuple[int, Chunk]:
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(1)
+
+
+def _create(key: str, config: "TrainConfig", horizon: int | None) -> tuple[int, Chunk]:
+    from app.training.live_run import LiveRun
+
     run = LiveRun(config, horizon)
     _RUNS[key] = run
     return run.horizon, Chunk(0, 0, run.snapshot())
@@ -60,7 +78,7 @@ def _advance(key: str, n: int) -> Chunk:
     return Chunk(todo, run.steps_done, run.snapshot())
 
 
-def _model(key: str) -> Model:
+def _model(key: str) -> "Model":
     return _RUNS[key].trainer.model
 
 
@@ -84,8 +102,8 @@ class TrainingPool:
                 self._executor = ProcessPoolExecutor(
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_lower_priority,
-                    initargs=(self.nice,),
+                    initializer=_start_child,
+                    initargs=(self.nice, os.getpid()),
                 )
             return self._executor
 
@@ -99,7 +117,9 @@ class TrainingPool:
                     self._executor = None
             raise RunsLost("the training process stopped; its runs are lost") from exc
 
-    async def create(self, key: str, config: TrainConfig, horizon: int | None) -> tuple[int, Chunk]:
+    async def create(
+        self, key: str, config: "TrainConfig", horizon: int | None
+    ) -> tuple[int, Chunk]:
         result: tuple[int, Chunk] = await self._call(_create, key, config, horizon)
         return result
 
@@ -107,7 +127,7 @@ class TrainingPool:
         chunk: Chunk = await self._call(_advance, key, n)
         return chunk
 
-    async def model(self, key: str) -> Model:
+    async def model(self, key: str) -> "Model":
         model: Model = await self._call(_model, key)
         return model
 
@@ -117,10 +137,11 @@ class TrainingPool:
                 await self._call(_drop, keys)
 
     def shutdown(self) -> None:
+        """Let the child go once the call in flight (one chunk) is done."""
         with self._lock:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 _SHARED: dict[int, TrainingPool] = {}
@@ -133,3 +154,10 @@ def shared_pool(nice: int) -> TrainingPool:
         if nice not in _SHARED:
             _SHARED[nice] = TrainingPool(nice)
         return _SHARED[nice]
+
+
+def shutdown_pools() -> None:
+    with _SHARED_LOCK:
+        pools = list(_SHARED.values())
+    for pool in pools:
+        pool.shutdown()

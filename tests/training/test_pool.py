@@ -57,3 +57,28 @@ def test_a_dead_training_process_is_reported_and_replaced(tmp_path: Path) -> Non
         send(ws, {"type": "step"})
         assert json.loads(json.dumps(ws.receive_json()))["step"] == 1
         assert child_pids(3) != [pid]
+
+
+ORPHAN = """
+import asyncio, os
+from app.training.config import TrainConfig
+from app.training.pool import TrainingPool
+pool = TrainingPool(5)
+config = TrainConfig(task="delayed-recall", cell="lstm", hidden=4, steps=4, max_gap=3)
+asyncio.run(pool.create("k", config, None))
+print(list(pool._executor._processes)[0], flush=True)
+os._exit(0)  # as a worker killed outright: no shutdown, no atexit
+"""
+
+
+def test_a_training_process_whose_server_died_exits_by_itself() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", ORPHAN], capture_output=True, text=True,
+                         timeout=120, check=True)  # fmt: skip
+    pid = int(out.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}"):
+        assert time.monotonic() < deadline, "the orphaned training process is still running"
+        time.sleep(0.1)
