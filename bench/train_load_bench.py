@@ -155,6 +155,10 @@ def section(r: dict[str, Any]) -> str:
         f"{len(q['errors'])}, busy {len(b['errors'])}.",
         f"- Targets while training (small trace p99 <= {TARGETS['trace']:g} ms, /healthz p99 "
         f"<= {TARGETS['healthz']:g} ms): {'met' if ok else 'NOT met'}.",
+        "- Why a training process: with the runs in threads of the server process (before "
+        "app/training/pool.py; 2026-12-07, 20 s phases) the same bench measured small-trace "
+        "p99 311 ms and /healthz p99 99 ms while training (quiet: 84 and 8 ms): the runs' "
+        "Python held the worker's GIL. Niced 10 instead of 19: 135 and 50 ms.",
     ])  # fmt: skip
 
 
