@@ -18,6 +18,7 @@ from app.http.security import install_security
 from app.paths import STATIC_DIR
 from app.web.learn import learn_router
 from app.web.pages import pages_router
+from app.web.train_page import train_page_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -51,5 +52,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(learn_router)
+    app.include_router(train_page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
