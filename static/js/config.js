@@ -173,6 +173,6 @@ export const TRAIN = {
     loss: "#333333", train: "#E69F00", held: "#0072B2", dh: "#333333", dc: "#0072B2",
     saturation: "#009E73", rmse: "#0072B2", baseline: "#999999",
   },
-  heatmapFields: ["f", "i", "o", "g", "c", "h", "r", "z", "n"],
+  heatmapFields: ["f", "i", "o", "g", "r", "z", "n", "c", "h"],
   lossDigits: 4, // significant digits of the loss shown (the permalink test compares them)
 };

@@ -19,6 +19,7 @@ let follow = true; // the view follows the newest snapshot
 let playAfterReady = state.play === 1;
 let pendingExports = [];
 let dirty = false;
+let picked = null; // the unit clicked in a heatmap, {run, unit}; else each run's memory unit
 
 const socket = createSocket({ onMessage, onClose });
 
@@ -61,10 +62,14 @@ function onReady(m) {
   box.dataset.runs = String(m.runs.length);
   runs = m.runs.map((r) => ({
     ...r, snaps: [],
-    panel: createRunPanel(box, { k: r.run, cell: r.cell, task: state.task, hidden: state.hidden, horizon: r.horizon, onExport }),
+    panel: createRunPanel(box, {
+      k: r.run, cell: r.cell, task: state.task, hidden: state.hidden, horizon: r.horizon, onExport,
+      onPick: ({ t, unit }) => { state.t = t; picked = { run: r.run, unit }; schedule(); },
+    }),
   }));
   view = 0;
   follow = true;
+  picked = null;
   setPhase("ready");
   if (playAfterReady) {
     playAfterReady = false;
@@ -185,7 +190,8 @@ function render() {
   $("train-t-token").textContent = token ? `t = ${t} · ${token}` : `t = ${t}`;
   for (const run of runs) {
     const snap = run.snaps[Math.min(view, run.snaps.length - 1)];
-    if (snap) run.panel.show(run.snaps, view, t, memoryUnit(snap.probe.trace, span));
+    const unit = picked?.run === run.run ? picked.unit : memoryUnit(snap?.probe.trace ?? {}, span);
+    if (snap) run.panel.show(run.snaps, view, t, unit);
   }
 }
 

@@ -52,7 +52,8 @@ export function memoryUnit(trace, span) {
   return best;
 }
 
-export function createProbe(box, { k, cell, task, hidden }) {
+// onPick({t, unit}): a heatmap cell was clicked (that step and unit are then shown).
+export function createProbe(box, { k, cell, task, hidden, onPick }) {
   const fieldsOf = (trace) => TRAIN.heatmapFields.filter((f) => trace[f]);
   block(box, "h3", "", msg("train.heatmaps_title"));
   const heatBox = block(box, "div", "train-heatmaps");
@@ -68,6 +69,8 @@ export function createProbe(box, { k, cell, task, hidden }) {
     const chainSvg = svgIn(box, "train-chain", msg("chain.aria"));
     chainSvg.id = `train-${k}-chain`;
     chain = drawChain(chainSvg, { hidden, inputSize: 1, prefix: `tr${k}-`, cell });
+    // The snapshot carries the probe's tokens, not its input vectors: xₜ is named, not drawn.
+    chain.strips.x.g.style.display = "none";
   } else {
     block(box, "p", "hint", msg("train.no_module"));
   }
@@ -103,7 +106,7 @@ export function createProbe(box, { k, cell, task, hidden }) {
         for (const f of fieldsOf(trace)) {
           heatmaps[f] = createHeatmap(heatBox, {
             id: `train-${k}-heatmap-${f}`, field: f, title: `${SYMBOLS[f] ?? f} · ${msg(`name.${f}`)}`,
-            onHover: hover, onLeave: hideTooltip,
+            onHover: hover, onLeave: hideTooltip, onPick,
           });
         }
       }

@@ -16,7 +16,7 @@ export function heldOutScore(snap) {
   return snap.held_out?.accuracy ?? snap.held_out?.rmse ?? null;
 }
 
-export function createRunPanel(parent, { k, cell, task, hidden, horizon, onExport }) {
+export function createRunPanel(parent, { k, cell, task, hidden, horizon, onExport, onPick }) {
   const box = block(parent, "section", "train-run");
   box.id = `train-run-${k}`;
   box.dataset.cell = cell;
@@ -54,7 +54,7 @@ export function createRunPanel(parent, { k, cell, task, hidden, horizon, onExpor
     });
   }
 
-  const probe = createProbe(box, { k, cell, task, hidden });
+  const probe = createProbe(box, { k, cell, task, hidden, onPick });
 
   const actions = block(box, "div", "train-export buttons");
   const open = block(actions, "button", "", msg("train.open_explorer"));
