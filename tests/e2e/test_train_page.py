@@ -6,7 +6,7 @@ shown as the server words them; both languages; the header and site nav link to 
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.api.train_schemas import TrainStart
+from tests.conftest import LiveServer, start_server, stop_server
 from tests.e2e.conftest import save_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -208,3 +209,53 @@ def test_the_page_carries_the_servers_defaults(base_url: str) -> None:
     for name in ("task", "gap", "hidden", "lr", "batch", "seed", "steps", "every"):
         assert config["defaults"][name] == fields[name].default, name
     assert config["defaults"]["cells"] == fields["cells"].get_default(call_default_factory=True)
+
+
+def test_markup_in_the_link_is_shown_as_text(page: Page) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    payload = "<img src=x onerror=alert(1)>"
+    open_train(page, f"?task={payload}")
+    expect(page.locator("#train-error")).to_contain_text("task")
+    assert page.locator("#train-error img").count() == 0
+    page.wait_for_timeout(300)
+    assert dialogs == []
+
+
+@pytest.fixture(scope="module")
+def tight_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with small training limits: 1e6 of work a run (the default race's runs cost
+    about 6e3 an update), two runs in all, 3 s of idling."""
+    env = {
+        "GATESCOPE_TRAIN_RUN_BUDGET": "1000000",
+        "GATESCOPE_TRAIN_MAX_RUNS": "2",
+        "GATESCOPE_TRAIN_IDLE_S": "3",
+    }
+    server = start_server(tmp_path_factory.mktemp("tight"), env)
+    yield server
+    stop_server(server)
+
+
+def test_budget_idle_and_a_full_server_are_said_plainly(
+    page: Page, tight_server: LiveServer
+) -> None:
+    page.goto(f"{tight_server.url}/train?lang=en")
+    phase(page, "ready")
+    # The two runs hold the server's two places: the next page is told the server is full.
+    other = page.context.new_page()
+    other.goto(f"{tight_server.url}/train?lang=en")
+    expect(other.locator("#train-error")).to_contain_text("The server is full", timeout=TIMEOUT)
+    expect(other.locator("#train-error")).to_contain_text("train_max_runs")
+    other.close()
+    page.click("#train-play")
+    phase(page, "stopped")
+    expect(page.locator("#train-stopped-0")).to_contain_text("compute budget")
+    expect(page.locator("#train-error")).to_contain_text("compute budget")
+    assert 0 < step_of(page) < 600
+    expect(page.locator("#train-play")).to_be_disabled()
+    page.click("#train-reset")  # a new race: its own budget
+    phase(page, "ready")
+    phase(page, "idle", timeout=15_000)  # left paused: the server lets it go
+    expect(page.locator("#train-error")).to_contain_text("sat paused too long")
+    page.click("#train-play")  # starts again, and trains
+    until(lambda: step_of(page) > 0)

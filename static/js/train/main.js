@@ -94,11 +94,16 @@ function onSnapshot(m) {
 function onStopped(m) {
   if (m.reason === "idle") {
     runs.forEach((r) => r.panel.setStopped(msg("train.stopped_idle")));
+    showError(msg("train.stopped_idle"));
     setPhase("idle");
     return;
   }
-  runs[m.run]?.panel.setStopped(msg("train.stopped_budget", { step: m.step, spent: m.spent, budget: m.budget?.run ?? "" }));
-  runs[m.run].stopped = true;
+  const run = runs[m.run];
+  if (!run) return;
+  const text = msg("train.stopped_budget", { step: m.step, spent: m.spent, budget: m.budget?.run ?? "" });
+  run.panel.setStopped(text);
+  showError(`${msg(`compare.cell.${run.cell}`)}: ${text}`);
+  run.stopped = true;
   if (runs.every((r) => r.stopped)) setPhase("stopped");
 }
 
