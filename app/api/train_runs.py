@@ -46,6 +46,7 @@ def configs(msg: TrainStart) -> list[TrainConfig]:
             batch=msg.batch,
             lr=msg.lr,
             max_gap=msg.gap,
+            forget_bias=msg.forget_bias,
         )
         for cell in msg.cells
     ]

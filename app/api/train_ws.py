@@ -209,8 +209,11 @@ async def train_socket(ws: WebSocket) -> None:
     try:
         await _serve(session, settings)
     finally:
-        await session.release()  # the client's spending stays: it lasts the process
-        await asyncio.to_thread(session.models.close)
+        try:
+            await session.release()  # the client's spending stays: it lasts the process
+        finally:
+            # inline, not in a thread: it must run even when the handler is being cancelled
+            session.models.close()
 
 
 async def _serve(session: Session, settings: Settings) -> None:

@@ -17,13 +17,17 @@ from app.web.pages import templates
 
 train_page_router = APIRouter(include_in_schema=False)
 
-FIELDS = ("task", "gap", "cells", "hidden", "lr", "batch", "seed", "steps", "every")
+FIELDS = ("task", "gap", "cells", "hidden", "lr", "batch", "seed", "steps", "every", "forget_bias")
 
 
 def train_defaults() -> dict[str, Any]:
     """TrainStart's default for each field of the form (cells from its default factory)."""
     fields = TrainStart.model_fields
-    return {name: fields[name].get_default(call_default_factory=True) for name in FIELDS}
+    return {
+        name: fields[name].get_default(call_default_factory=True)
+        for name in FIELDS
+        if name in fields  # a field the server does not have is left to it
+    }
 
 
 def train_bounds(request: Request) -> dict[str, int]:

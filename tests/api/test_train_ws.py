@@ -12,7 +12,8 @@ from app.main import create_app
 from app.training.config import TrainConfig
 from app.training.live_run import LiveRun
 
-SMALL = {"type": "start", "gap": 5, "cells": ["lstm"], "hidden": 4, "steps": 12, "every": 4}
+SMALL = {"type": "start", "gap": 5, "cells": ["lstm"], "hidden": 4, "steps": 12, "every": 4,
+         "lr": 0.02, "forget_bias": 1.0}  # fmt: skip
 
 
 def send(ws: Any, message: dict[str, Any]) -> None:
@@ -176,5 +177,5 @@ def test_the_lstm_wins_the_default_race_at_gap_20(client: TestClient) -> None:
         streamed = until(ws, "finished")
     last = {m["run"]: m for m in streamed if m["type"] == "snapshot"}
     lstm, rnn = last[0]["held_out"]["accuracy"], last[1]["held_out"]["accuracy"]
-    assert last[0]["step"] == last[1]["step"] == 600
+    assert last[0]["step"] == last[1]["step"] == 1500
     assert lstm >= 0.95 and rnn <= lstm - 0.30, (lstm, rnn)

@@ -206,7 +206,7 @@ def test_the_page_carries_the_servers_defaults(base_url: str) -> None:
     assert blob is not None
     config = json.loads(blob.group(1))
     fields = TrainStart.model_fields
-    for name in ("task", "gap", "hidden", "lr", "batch", "seed", "steps", "every"):
+    for name in ("task", "gap", "hidden", "lr", "batch", "seed", "steps", "every", "forget_bias"):
         assert config["defaults"][name] == fields[name].default, name
     assert config["defaults"]["cells"] == fields["cells"].get_default(call_default_factory=True)
 

@@ -3,7 +3,7 @@
 import { CONFIG } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
-const NUMBER_FIELDS = ["hidden", "lr", "batch", "seed", "steps", "every"];
+const NUMBER_FIELDS = ["hidden", "lr", "batch", "seed", "steps", "every", "forget_bias"].filter((k) => document.getElementById(`train-${k}`));
 const cellSelects = () => [...document.querySelectorAll("select[id^=train-cell-]")];
 
 export function fillForm(state) {

@@ -5,8 +5,9 @@
 const node = document.getElementById("train-config");
 export const CONFIG = node ? JSON.parse(node.textContent) : { defaults: {}, bounds: {}, tasks: [], cells: [] };
 
-const NUMBERS = ["gap", "hidden", "lr", "batch", "seed", "steps", "every"];
-export const SETTINGS = ["task", "gap", "cells", ...NUMBERS.slice(1)];
+const NUMBERS = ["gap", "hidden", "lr", "batch", "seed", "steps", "every", "forget_bias"];
+// The settings this server's start message has (those it gave the page a default for).
+export const SETTINGS = ["task", "gap", "cells", ...NUMBERS.slice(1)].filter((k) => k in CONFIG.defaults);
 
 export function defaults() {
   return { ...CONFIG.defaults, cells: [...(CONFIG.defaults.cells ?? [])], lang: "", play: 0, t: -1 };
