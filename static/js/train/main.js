@@ -130,13 +130,27 @@ function play() {
   }
 }
 
-function explorerHref(run, modelId) {
+// The unit to open the explorer on: the one the stored model names as its memory, if the
+// server found one, else the highest mean forget gate across the gap on the probe.
+async function unitToShow(modelId, trace, span) {
+  try {
+    const res = await fetch(`${rootPath}api/v1/models/${encodeURIComponent(modelId)}`);
+    const info = res.ok ? await res.json() : null;
+    const named = (info?.units ?? []).find((u) => u.kind === "memory" && Number.isInteger(u.unit));
+    if (named) return named.unit;
+  } catch {
+    // the model's record could not be read: the probe's own reading below
+  }
+  return memoryUnit(trace, span);
+}
+
+async function explorerHref(run, modelId) {
   const snap = run.snaps.at(-1);
   const trace = snap.probe.trace;
   const T = trace.h.length;
   const span = gapSpan(state.task, T);
   const q = new URLSearchParams({ model: modelId, lang: state.lang || pageLang });
-  q.set("unit", String(memoryUnit(trace, span)));
+  q.set("unit", String(await unitToShow(modelId, trace, span)));
   if (trace.f) { q.set("field", "f"); q.set("sub", "0"); }
   q.set("t", String(span ? Math.floor((span[0] + span[1]) / 2) : 0));
   if (snap.probe.tokens) q.set("text", snap.probe.tokens.join(" "));
@@ -154,12 +168,12 @@ function onExport(k, keep, name) {
   socket.send(message);
 }
 
-function onExported(m) {
+async function onExported(m) {
   const at = pendingExports.findIndex((p) => p.k === m.run && p.keep === m.keep);
   const pending = at >= 0 ? pendingExports.splice(at, 1)[0] : null;
   const run = runs[m.run];
   if (!run) return;
-  const href = explorerHref(run, m.model_id);
+  const href = await explorerHref(run, m.model_id);
   const link = document.createElement("a");
   link.href = href;
   link.target = "_blank";
