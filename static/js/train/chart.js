@@ -53,7 +53,7 @@ export function createChart(svg, { id, series, y: yFixed = null, log = false, xL
     const key = `${x.domain()}|${y.domain()}|${W}x${H}`;
     if (key !== ticksKey) {
       ticksKey = key;
-      xAxis.attr("transform", `translate(0,${H - C.margin.bottom})`).call(d3.axisBottom(x).ticks(xTicks, "~s"));
+      xAxis.attr("transform", `translate(0,${H - C.margin.bottom})`).call(d3.axisBottom(x).ticks(xTicks, "d"));
       yAxis.attr("transform", `translate(${C.margin.left},0)`)
         .call(log ? d3.axisLeft(y).ticks(yTicks, ".0e") : d3.axisLeft(y).ticks(yTicks, "~g"));
       xTitle.attr("x", W - C.margin.right).attr("y", H - C.margin.bottom - 4);

@@ -115,8 +115,9 @@ export function createProbe(box, { k, cell, task, hidden, onPick }) {
         const points = (values) => (values ?? []).map((v, s) => [s, v]);
         flow.setData({ dh: points(probe.dh_norm), dc: points(probe.dc_norm) }, T - 1);
         flow.setBand(span);
-        if (span && probe.dh_norm) {
-          const ratio = probe.dh_norm[span[0] - 1] / probe.dh_norm[span[1] + 1];
+        const norm = probe.dc_norm ?? probe.dh_norm; // the cell state's path where there is one
+        if (span && norm) {
+          const ratio = norm[span[0] - 1] / norm[span[1] + 1];
           flowNote.textContent = msg("train.flow_note", { ratio: Number.isFinite(ratio) ? ratio.toExponential(1) : "–" });
         }
         if (scatter) {
