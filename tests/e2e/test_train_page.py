@@ -3,7 +3,6 @@ reset; a permalink reproduces the loss to the last digit shown; "Open in explore
 trained LSTM with its memory unit, whose forget gate stays above 0.9 across the gap; limits
 shown as the server words them; both languages; the header and site nav link to it."""
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -196,19 +195,6 @@ def test_header_and_site_nav_link_to_train(page: Page, lang: str, label: str) ->
     page.locator(".site-nav").get_by_text(label, exact=True).click()
     page.wait_for_url(f"**/train?lang={lang}")
     expect(page.locator("#train-page")).to_be_attached()
-
-
-def test_the_page_carries_the_servers_defaults(base_url: str) -> None:
-    html = httpx.get(f"{base_url}/train", timeout=10).text
-    blob = re.search(
-        r'<script type="application/json" id="train-config">(.*?)</script>', html, re.S
-    )
-    assert blob is not None
-    config = json.loads(blob.group(1))
-    fields = TrainStart.model_fields
-    for name in ("task", "gap", "hidden", "lr", "batch", "seed", "steps", "every", "forget_bias"):
-        assert config["defaults"][name] == fields[name].default, name
-    assert config["defaults"]["cells"] == fields["cells"].get_default(call_default_factory=True)
 
 
 def test_markup_in_the_link_is_shown_as_text(page: Page) -> None:
