@@ -125,6 +125,10 @@ def test_open_in_explorer_after_the_lstm_learned(
     phase(page, "finished")
     held = float(page.locator("#train-held-0").get_attribute("data-value") or "0")
     assert held >= 0.95, held
+    page.locator("#train-scrub").fill("14")  # the views at the update the LSTM found the memory
+    page.locator("#train-scrub").blur()
+    save_screenshot(page, "train", readme=True)
+    page.locator("#train-scrub").fill(page.locator("#train-scrub").get_attribute("max") or "0")
     # Saved first: an uploaded model with its training record, listed by the API. (Saved after
     # "Open in explorer", the server answers with the session copy of the same weights.)
     page.fill("#train-save-name-0", "memory race")
@@ -153,7 +157,7 @@ def test_open_in_explorer_after_the_lstm_learned(
     gap = range(5, len(tokens) - 1)
     across = [f[t][unit] for t in gap]
     assert min(across) > 0.9, across
-    save_screenshot(popup, "train-open-explorer")
+    save_screenshot(popup, "train-open-explorer", readme=True)
     popup.close()
     assert console_errors == []
 
