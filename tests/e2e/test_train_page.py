@@ -249,3 +249,26 @@ def test_budget_idle_and_a_full_server_are_said_plainly(
     expect(page.locator("#train-error")).to_contain_text("sat paused too long")
     page.click("#train-play")  # starts again, and trains
     until(lambda: step_of(page) > 0)
+
+
+@pytest.mark.parametrize(
+    ("query", "cells"),
+    [
+        ("task=sine&cells=gru,lstm_coupled&steps=40&every=20", ["gru", "lstm_coupled"]),
+        ("task=bracket-depth&cells=lstm_peephole&steps=40&every=20", ["lstm_peephole"]),
+    ],
+)
+def test_other_tasks_and_cells_train_and_draw(
+    page: Page, console_errors: list[str], query: str, cells: list[str]
+) -> None:
+    open_train(page, f"?lang=en&play=1&{query}")
+    phase(page, "finished")
+    expect(page.locator(".train-run")).to_have_count(len(cells))
+    assert step_of(page) == 40
+    for k, cell in enumerate(cells):
+        expect(page.locator(f"#train-run-{k}")).to_have_attribute("data-cell", cell)
+        held = page.locator(f"#train-held-{k}").get_attribute("data-value")
+        assert held is not None and float(held) >= 0
+        assert page.locator(f"#train-run-{k} .heatmap").count() >= 4  # gates and states
+    expect(page.locator("#train-gap-field")).to_be_hidden()
+    assert console_errors == []
