@@ -7,8 +7,9 @@
 # Debian made with debootstrap (scripts/docker/base.sh), and python3 is installed when missing.
 # PIP_CERT, when given, is the CA bundle pip trusts (networks with an intercepting proxy);
 # unset, pip behaves as usual. EXTRAS are pyproject's optional dependencies to install: "fast"
-# (numba, the engine's compiled LSTM kernel) by default; its LLVM is about 210 MB of the
-# image's 500, so `--build-arg EXTRAS=` gives a 285 MB image that runs the NumPy loop.
+# (numba, the engine's compiled LSTM kernel) and "course" (the Redis client of a course's
+# replicas, under 1 MB) by default; numba's LLVM is about 210 MB of the image's 500, so
+# `--build-arg EXTRAS=course` gives a 285 MB image that runs the NumPy loop.
 ARG BASE=python:3.12-slim
 
 # ---- base: the BASE image with python3 and venv (a bare Debian gets them from apt) -----------
@@ -24,7 +25,7 @@ RUN if ! python3 -c "import ensurepip, venv" 2>/dev/null; then \
 # ---- builder: a virtual environment with gatescope and its dependencies ----------------------
 FROM base AS builder
 ARG PIP_CERT
-ARG EXTRAS=fast
+ARG EXTRAS=fast,course
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src

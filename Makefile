@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 comma := ,
 # torch (for parity tests) is large: CI always installs it, elsewhere ask with WITH_TORCH=1.
-EXTRAS := test,fast$(if $(or $(filter true,$(CI)),$(WITH_TORCH)),$(comma)torch,)
+EXTRAS := test,fast,course$(if $(or $(filter true,$(CI)),$(WITH_TORCH)),$(comma)torch,)
 
 .PHONY: run test lint typecheck unit e2e browser docker-engine bench classroom clean retrain-models
 

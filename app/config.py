@@ -37,6 +37,14 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("a Redis URL starts with redis://, rediss:// or unix://")
+        return value
+
     # Request limits: each breach is a 413 or 422 naming the field and the limit.
     max_steps: int = Field(default=4096, ge=1)
     max_input_size: int = Field(default=1024, ge=1)
@@ -95,6 +103,14 @@ class Settings(BaseSettings):
     # SQLite file through which the workers of one server share their buckets. `gatescope
     # serve` makes a temporary one for more than one worker; unset, each process keeps its own.
     rate_limit_state_file: Path | None = None
+    # Redis through which the replicas of a course share their rate limits and training caps
+    # (README "Course: several replicas"), e.g. redis://127.0.0.1:6379/0. Empty (the default):
+    # each server keeps its own, as above. While Redis cannot be reached each replica falls
+    # back to its own limits (logged once per outage) and tries again every
+    # redis_retry_s seconds; no call to it waits longer than redis_timeout_s.
+    redis_url: str = ""
+    redis_timeout_s: float = Field(default=0.25, gt=0, le=10)
+    redis_retry_s: float = Field(default=2.0, gt=0)
     # WebSocket messages a connection may send per second (bursts of ws_messages_burst);
     # faster senders are slowed down, not disconnected.
     ws_messages_per_s: float = Field(default=100.0, gt=0)
@@ -120,6 +136,8 @@ class Settings(BaseSettings):
     train_max_steps: int = Field(default=5000, ge=1)
     # Models one connection may hold as "Open in explorer" copies (deleted when it closes).
     train_session_models: int = Field(default=4, ge=0)
+    # How much lower than the server the training process runs (nice increment, 0-19).
+    train_nice: int = Field(default=19, ge=0, le=19)
 
     # The engine's loop (app/engine/kernel.py): auto (numba's compiled kernel where it runs
     # and helps), numpy (always the reference loop) or numba (fail if it cannot run).

@@ -12,6 +12,8 @@ from app.config import Settings
 from app.store import ModelStore
 from app.store.errors import StoreError
 from app.training.export import example_input, output_labels
+from app.training.loop import build_task
+from app.training.model import Model
 
 
 def _check_name(settings: Settings, raw: str | None, fallback: str) -> str:
@@ -24,10 +26,10 @@ def _check_name(settings: Settings, raw: str | None, fallback: str) -> str:
     return name
 
 
-def record_fields(race: Race, k: int, name: str, keep: str) -> dict[str, Any]:
+def record_fields(race: Race, k: int, model: Model, name: str, keep: str) -> dict[str, Any]:
     """The stored model's metadata: what the upload route writes, plus how it was trained."""
     run = race.runs[k]
-    model, task = run.trainer.model, run.trainer.task
+    task = build_task(run.config)
     params = sum(a.size for a in model.tensors().values())
     vocab = None if task.vocab is None else list(task.vocab)
     start = race.start.model_dump(exclude={"type"})
@@ -63,10 +65,10 @@ class SessionModels:
     limit: int
     temporary: dict[str, str] = field(default_factory=dict)  # model id -> delete token
 
-    def export(self, settings: Settings, race: Race, msg: TrainExport) -> dict[str, Any]:
-        if msg.run >= len(race.runs):
-            raise ApiError(422, "invalid_input", f"run is {msg.run}; this race has runs 0 to "
-                           f"{len(race.runs) - 1}", "run")  # fmt: skip
+    def export(
+        self, settings: Settings, race: Race, msg: TrainExport, model: Model
+    ) -> dict[str, Any]:
+        """Store `model`, the weights of race run msg.run now (the caller checked the run)."""
         run = race.runs[msg.run]
         fallback = f"{run.config.cell} on {race.start.task}, step {run.steps_done}"
         name = _check_name(settings, msg.name, fallback)
@@ -74,8 +76,7 @@ class SessionModels:
             raise ApiError(429, "limit_exceeded", f"this connection holds {len(self.temporary)} "
                            f"models opened in the explorer, the limit is {self.limit} "
                            "(train_session_models); reconnect to let them go", "keep")  # fmt: skip
-        model = run.trainer.model
-        fields = record_fields(race, msg.run, name, msg.keep)
+        fields = record_fields(race, msg.run, model, name, msg.keep)
         try:
             info, token = self.store.add(model.params, model.readout, fields)
         except StoreError as exc:

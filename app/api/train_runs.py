@@ -3,6 +3,7 @@ process may hold, and the work each run and each client has spent (updates * T *
 """
 
 import threading
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,8 @@ from app.api.train_schemas import TrainStart
 from app.config import Settings
 from app.engine.tasks import DelayedRecall
 from app.training.config import TrainConfig
-from app.training.live_run import LiveRun
+from app.training.loop import build_task
+from app.training.pool import Chunk, TrainingPool
 
 
 def check_limits(msg: TrainStart, settings: Settings) -> None:
@@ -52,17 +54,28 @@ def configs(msg: TrainStart) -> list[TrainConfig]:
     ]
 
 
-def update_cost(run: LiveRun) -> int:
+def update_cost(config: TrainConfig) -> int:
     """Work of one update: T * H * (D + H), T the longest sequence the task draws."""
-    task = run.trainer.task
+    task = build_task(config)
     T = task.max_gap + task.prefix + 2 if isinstance(task, DelayedRecall) else task.length  # type: ignore[attr-defined]
-    H = run.config.hidden
+    H = config.hidden
     return int(T) * H * (task.input_size + H)
+
+
+def server_full(runs: int, settings: Settings, where: str = "it trains") -> ApiError:
+    return ApiError(
+        503,
+        "server_full",
+        f"the server is full: {where} {runs} runs and holds at most "
+        f"{settings.train_max_runs} (train_max_runs); try again later",
+        "cells",
+    )
 
 
 @dataclass
 class Registry:
-    """Runs held by this process and work spent per client (by its open connections)."""
+    """Runs held by this process and work spent per client (by its open connections).
+    app/api/train_caps.py has the same for every replica of a course, in Redis."""
 
     runs: int = 0
     spent: Counter[str] = field(default_factory=Counter)
@@ -71,26 +84,47 @@ class Registry:
     def take(self, n: int, settings: Settings) -> None:
         with self.lock:
             if self.runs + n > settings.train_max_runs:
-                raise ApiError(
-                    503,
-                    "server_full",
-                    f"the server is full: it trains {self.runs} runs and holds at most "
-                    f"{settings.train_max_runs} (train_max_runs); try again later",
-                    "cells",
-                )
+                raise server_full(self.runs, settings)
             self.runs += n
 
     def give_back(self, n: int) -> None:
         with self.lock:
             self.runs -= n
 
+    def spend(self, client: str, cost: int, limit: int) -> bool:
+        """Adds cost to the client's spending unless that would pass limit (then False)."""
+        with self.lock:
+            if self.spent[client] + cost > limit:
+                return False
+            self.spent[client] += cost
+            return True
 
-def registry_of(app_state: Any) -> Registry:
+    def spent_by(self, client: str) -> int:
+        return self.spent[client]
+
+    def heartbeat(self) -> None:
+        """This process is alive and still holds its runs (a no-op for one process)."""
+
+
+def registry_of(app_state: Any, settings: Settings) -> Registry:
     registry: Registry | None = getattr(app_state, "train_registry", None)
     if registry is None:
-        registry = Registry()
+        from app.api.train_caps import make_registry
+
+        registry = make_registry(settings)
         app_state.train_registry = registry
     return registry
+
+
+@dataclass
+class RunHandle:
+    """One run of a race; the run itself lives in the training process (app/training/pool.py)."""
+
+    key: str
+    config: TrainConfig
+    horizon: int
+    cost: int  # work of one update
+    steps_done: int = 0
 
 
 @dataclass
@@ -98,21 +132,38 @@ class Race:
     """The runs of one connection, with the settings they were started from."""
 
     start: TrainStart
-    runs: list[LiveRun]
+    runs: list[RunHandle]
     spent: list[int]  # work each run has spent
     stopped: list[bool]
     curves: list[list[list[Any]]]  # per run: [step, loss, held-out accuracy] of each snapshot
 
     @classmethod
-    def of(cls, msg: TrainStart) -> "Race":
-        runs = [LiveRun(c) for c in configs(msg)]
-        return cls(msg, runs, [0] * len(runs), [False] * len(runs), [[] for _ in runs])
+    async def of(cls, msg: TrainStart, pool: TrainingPool) -> tuple["Race", list[dict[str, Any]]]:
+        """The runs made at step 0 in the pool, and their first snapshots."""
+        runs, chunks = [], []
+        try:
+            for config in configs(msg):
+                key = uuid.uuid4().hex
+                horizon, chunk = await pool.create(key, config, None)
+                runs.append(RunHandle(key, config, horizon, update_cost(config)))
+                chunks.append(chunk)
+        except BaseException:
+            await pool.drop([r.key for r in runs])
+            raise
+        race = cls(msg, runs, [0] * len(runs), [False] * len(runs), [[] for _ in runs])
+        return race, [race.note(k, c) for k, c in enumerate(chunks)]
 
-    def snapshot(self, k: int) -> dict[str, Any]:
-        """Run k's snapshot message, its point kept for the training record."""
-        snap = self.runs[k].snapshot()
+    def note(self, k: int, chunk: Chunk) -> dict[str, Any]:
+        """Run k's snapshot message; its step and its point of the training record kept."""
+        run, snap = self.runs[k], chunk.snapshot
+        run.steps_done = chunk.steps_done
+        self.spent[k] += chunk.done * run.cost
         self.curves[k].append([snap["step"], snap["loss"], snap["held_out"].get("accuracy")])
         return {"type": "snapshot", "run": k, **snap}
+
+    @property
+    def keys(self) -> list[str]:
+        return [r.key for r in self.runs]
 
     @property
     def finished(self) -> bool:
@@ -126,7 +177,7 @@ class Race:
                 "cell": r.config.cell,
                 "step": r.steps_done,
                 "horizon": r.horizon,
-                "update_cost": update_cost(r),
+                "update_cost": r.cost,
             }
             for k, r in enumerate(self.runs)
         ]

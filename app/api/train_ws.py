@@ -16,8 +16,9 @@ Protocol (JSON text frames; docs/train.md has the whole of it):
      ("session" models are deleted when the connection closes)
 A connection paused (or never played) with no message for train_idle_s seconds gets
 {"type": "stopped", "reason": "idle"} and its runs are let go. Errors answer
-{"type": "error", "code", "field", "message"} and leave the session as it was. Training runs
-in a worker thread, a chunk of `every` updates at a time, so the event loop stays free.
+{"type": "error", "code", "field", "message"} and leave the session as it was. The runs live in
+the process's training child (app/training/pool.py), a chunk of `every` updates per call, so
+the server's own requests are never held up by training.
 """
 
 import asyncio
@@ -31,9 +32,10 @@ from pydantic import TypeAdapter, ValidationError
 from app.api.deps import settings_of, store_of
 from app.api.errors import ApiError, location
 from app.api.train_export import SessionModels
-from app.api.train_runs import Race, Registry, check_limits, client_of, registry_of, update_cost
+from app.api.train_runs import Race, Registry, check_limits, client_of, registry_of
 from app.api.train_schemas import TrainControl, TrainExport, TrainMessage, TrainStart
 from app.config import Settings
+from app.training.pool import RunsLost, TrainingPool, shared_pool
 
 log = logging.getLogger("gatescope.api")
 train_router = APIRouter(tags=["train"])
@@ -46,22 +48,13 @@ def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"type": "error", "code": code, "field": field, "message": message}
 
 
-def _advance(race: Race, n: int) -> list[dict[str, Any]]:
+async def _advance(race: Race, pool: TrainingPool, n: int) -> list[dict[str, Any]]:
     """n updates of every live run (fewer at the horizon), then each one's snapshot."""
     out = []
     for k, run in enumerate(race.runs):
-        if race.stopped[k]:
-            continue
-        todo = min(n, run.horizon - run.steps_done)
-        if todo > 0:
-            run.step(todo)
-            race.spent[k] += todo * update_cost(run)
-        out.append(race.snapshot(k))
+        if not race.stopped[k]:
+            out.append(race.note(k, await pool.advance(run.key, n)))
     return out
-
-
-def _snapshots(race: Race) -> list[dict[str, Any]]:
-    return [race.snapshot(k) for k in range(len(race.runs))]
 
 
 class Session:
@@ -70,6 +63,7 @@ class Session:
     def __init__(self, ws: WebSocket, settings: Settings, registry: Registry, client: str):
         self.ws, self.settings, self.registry, self.client = ws, settings, registry, client
         self.models = SessionModels(store_of(ws.app.state), settings.train_session_models)
+        self.pool = shared_pool(settings.train_nice)
         self.race: Race | None = None
         self.playing = False
         self.driver: asyncio.Task[None] | None = None
@@ -84,7 +78,7 @@ class Session:
         return {
             "run": self.settings.train_run_budget,
             "client": self.settings.train_client_budget,
-            "client_spent": self.registry.spent[self.client],
+            "client_spent": self.registry.spent_by(self.client),
         }
 
     async def release(self) -> None:
@@ -93,17 +87,16 @@ class Session:
             await self.driver
             self.driver = None
         if self.race is not None:
-            live = sum(not s for s in self.race.stopped)
-            self.registry.give_back(live)
-            self.race = None
+            race, self.race = self.race, None
+            self.registry.give_back(sum(not s for s in race.stopped))
+            await self.pool.drop(race.keys)
 
     async def start(self, msg: TrainStart) -> None:
         check_limits(msg, self.settings)
         await self.release()
         self.registry.take(len(msg.cells), self.settings)
         try:
-            race = await asyncio.to_thread(Race.of, msg)
-            first = await asyncio.to_thread(_snapshots, race)
+            race, first = await Race.of(msg, self.pool)
         except BaseException:
             self.registry.give_back(len(msg.cells))
             raise
@@ -114,17 +107,15 @@ class Session:
 
     def over_budget(self, race: Race, n: int) -> list[int]:
         """Runs whose next n updates would pass their budget or their client's."""
-        settings, spent = self.settings, self.registry.spent
+        settings, registry = self.settings, self.registry
         out = []
         for k, run in enumerate(race.runs):
             if race.stopped[k]:
                 continue
-            cost = min(n, run.horizon - run.steps_done) * update_cost(run)
+            cost = min(n, run.horizon - run.steps_done) * run.cost
             over_run = race.spent[k] + cost > settings.train_run_budget
-            if over_run or spent[self.client] + cost > settings.train_client_budget:
+            if over_run or not registry.spend(self.client, cost, settings.train_client_budget):
                 out.append(k)
-            else:
-                spent[self.client] += cost
         return out
 
     async def chunk(self, n: int) -> bool:
@@ -143,13 +134,21 @@ class Session:
             if not all(race.stopped):
                 await self.send({"type": "finished", "step": self.step_now()})
             return False
-        for snap in await asyncio.to_thread(_advance, race, n):
+        for snap in await _advance(race, self.pool, n):
             await self.send(snap)
         if race.finished:
             self.playing = False
             await self.send({"type": "finished", "step": self.step_now()})
             return False
         return True
+
+    async def lost(self, exc: RunsLost) -> None:
+        """The training process died: the runs are gone; say so, and free their places."""
+        log.error("live training: %s", exc)
+        if self.race is not None:
+            self.registry.give_back(sum(not s for s in self.race.stopped))
+            self.race = None
+        await self.send(_error("training_lost", f"{exc}; start again", "type"))
 
     def step_now(self) -> int:
         assert self.race is not None
@@ -162,6 +161,9 @@ class Session:
                 pass
             if self.race is not None and not self.race.finished:
                 await self.send({"type": "paused", "step": self.step_now()})
+        except RunsLost as exc:
+            self.playing = False
+            await self.lost(exc)
         except (WebSocketDisconnect, RuntimeError):
             self.playing = False
         except Exception:
@@ -170,6 +172,7 @@ class Session:
             await self.send(_error("internal_error", "something went wrong; it was logged"))
 
     async def answer(self, message: TrainStart | TrainControl | TrainExport) -> None:
+        self.registry.heartbeat()  # a paused race kept alive by messages still counts
         if isinstance(message, TrainStart):
             await self.start(message)
             return
@@ -179,8 +182,12 @@ class Session:
             if self.playing:
                 raise ApiError(409, "playing", "the run is playing; pause it before exporting")
             race = self.race
+            if not 0 <= message.run < len(race.runs):
+                raise ApiError(422, "invalid_input", f"run is {message.run}; this race has runs "
+                               f"0 to {len(race.runs) - 1}", "run")  # fmt: skip
+            model = await self.pool.model(race.runs[message.run].key)
             await self.send(await asyncio.to_thread(self.models.export, self.settings, race,
-                                                    message))  # fmt: skip
+                                                    message, model))  # fmt: skip
             return
         kind = message.type
         if kind == "play":
@@ -203,7 +210,7 @@ class Session:
 @train_router.websocket("/train")
 async def train_socket(ws: WebSocket) -> None:
     settings = settings_of(ws.app.state)
-    registry = registry_of(ws.app.state)
+    registry = registry_of(ws.app.state, settings)
     await ws.accept()
     session = Session(ws, settings, registry, client_of(ws.scope, settings, ws.app.state))
     try:
@@ -249,6 +256,8 @@ async def _serve(session: Session, settings: Settings) -> None:
             await session.send(_error("validation_error", f"{where}: {first['msg']}", where))
         except ApiError as exc:
             await session.send(_error(exc.code, exc.message, exc.field))
+        except RunsLost as exc:
+            await session.lost(exc)
         except ValueError as exc:  # TrainConfig's own checks
             await session.send(_error("invalid_input", str(exc)))
         except Exception:  # never drop the connection over a bug; it is logged

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import Settings
 from app.http.clients import Signer, address, identify, is_page_load, load_secret, set_cookie_header
+from app.http.redis_link import link_for
 
 TRACE_PATHS = ("/api/v1/trace", "/api/v1/gradients")
 UPLOAD_PATH = "/api/v1/models"
@@ -76,6 +77,9 @@ class TokenBuckets:
             bucket.tokens -= 1.0
             return 0.0
         return (1.0 - bucket.tokens) / rate.per_s
+
+    def known(self, client: str, kind: str) -> bool:
+        return (client, kind) in self._buckets
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -160,6 +164,19 @@ class SharedTokenBuckets:
             raise
         return wait
 
+    def known(self, client: str, kind: str) -> bool:
+        if self.fallback is None:
+            try:
+                with self._lock:
+                    row = self._db.execute(
+                        "SELECT 1 FROM buckets WHERE client = ? AND kind = ?", (client, kind)
+                    ).fetchone()
+                return row is not None
+            except sqlite3.Error as err:
+                self._fall_back(str(err))
+        assert self.fallback is not None
+        return self.fallback.known(client, kind)
+
     def __len__(self) -> int:
         if self.fallback is not None:
             return len(self.fallback)
@@ -170,6 +187,8 @@ class Buckets(Protocol):
     rates: dict[str, Rate]
 
     def take(self, client: str, kind: str) -> float: ...
+
+    def known(self, client: str, kind: str) -> bool: ...
 
 
 def request_kind(scope: Scope) -> str | None:
@@ -216,11 +235,21 @@ def bucket_rates(settings: Settings) -> dict[str, Rate]:
 
 
 def make_buckets(settings: Settings) -> "Buckets":
+    """Redis's buckets for the replicas of a course (redis_url), over this server's own: the
+    workers' SQLite file (rate_limit_state_file), else this process's memory."""
     rates = bucket_rates(settings)
     shared = settings.rate_limit_state_file
+    local: Buckets
     if shared:
-        return SharedTokenBuckets(rates, settings.rate_limit_max_clients, str(shared))
-    return TokenBuckets(rates, settings.rate_limit_max_clients)
+        local = SharedTokenBuckets(rates, settings.rate_limit_max_clients, str(shared))
+    else:
+        local = TokenBuckets(rates, settings.rate_limit_max_clients)
+    link = link_for(settings)
+    if link is None:
+        return local
+    from app.http.redis_buckets import RedisTokenBuckets
+
+    return RedisTokenBuckets(rates, link, local)
 
 
 class RateLimitMiddleware:
@@ -252,6 +281,8 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         client, _ = identify(scope, self.signer)
+        if kind is not None and client.startswith("k:"):
+            client = self._minted_key(client, kind, where)
         if kind is None:
             if client.startswith("a:") and is_page_load(scope):
                 await self.app(scope, receive, self._with_cookie(scope, send, where))
@@ -267,6 +298,16 @@ class RateLimitMiddleware:
                 await self.refuse(scope, send, kind, wait, scope_name)
                 return
         await self.app(scope, receive, send)
+
+    def _minted_key(self, client: str, kind: str, where: str) -> str:
+        """A key never seen (or not for minutes) is a new client, like a new cookie: it draws
+        on its address's mint, shared with cookies; once that runs dry, new keys count as
+        their address, so fresh keys per request buy no fresh buckets."""
+        if self.buckets.known(client, kind):
+            return client
+        if self.buckets.take(where, "new_client@address") > 0.0:
+            return "a:" + where
+        return client
 
     def _with_cookie(self, scope: Scope, send: Send, where: str) -> Send:
         """A send that sets a new client cookie on the response, while the address may mint."""

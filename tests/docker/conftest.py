@@ -112,6 +112,34 @@ def image(engine: Engine) -> Iterator[Image]:
         engine.run("image", "prune", "-f", check=False)  # layers of earlier runs
 
 
+@dataclass
+class CourseImages:
+    nginx: str
+    redis: str
+    build_seconds: float
+
+
+@pytest.fixture(scope="session")
+def course_images(engine: Engine, image: Image) -> Iterator[CourseImages]:
+    """The course profile's nginx and redis images (deploy/course), on the same Debian base as
+    the main image when we built that base; a few seconds once their layers are cached."""
+    args = ["--build-arg", f"BASE={LOCAL_BASE}"] if image.base == LOCAL_BASE else []
+    suffix = uuid.uuid4().hex[:8]
+    tags = CourseImages(f"gatescope-smoke-nginx:{suffix}", f"gatescope-smoke-redis:{suffix}", 0)
+    start = time.monotonic()
+    for tag, name in ((tags.nginx, "nginx"), (tags.redis, "redis")):
+        engine.run(
+            "build", "--network", "host", *args, "-t", tag,
+            "-f", str(REPO / "deploy" / "course" / f"{name}.Dockerfile"),
+            str(REPO / "deploy" / "course"), timeout=600,
+        )  # fmt: skip
+    tags.build_seconds = time.monotonic() - start
+    try:
+        yield tags
+    finally:
+        engine.run("rmi", "-f", tags.nginx, tags.redis, check=False)
+
+
 def write_artefact(name: str, text: str) -> Path:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTEFACTS / name

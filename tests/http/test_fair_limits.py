@@ -173,3 +173,19 @@ def test_image_defaults_let_a_room_trace_where_keying_by_address_refuses_it(
     passed, _, seconds = results["address"]
     assert passed <= 40 + 20 * seconds + 5, results
     assert passed < 500, results
+
+
+def test_a_fresh_key_for_every_request_buys_no_fresh_buckets(launch: Any) -> None:
+    served = launch({**SMALL, "GATESCOPE_RATE_LIMIT_NEW_CLIENTS_PER_S": "0.001",
+                     "GATESCOPE_RATE_LIMIT_NEW_CLIENTS_BURST": "3"})  # fmt: skip
+    # three new keys are minted (a bucket of 3 each), then new keys count as their address
+    # (one bucket of 3), whichever worker answers: a key per request passes 6 times, not 12
+    codes = [
+        fresh().post(f"{served.url}/api/v1/trace", json=TRACE, headers={"X-Gatescope-Key": f"k{n}"})
+        for n in range(12)
+    ]
+    assert [r.status_code for r in codes] == [200] * 6 + [429] * 6
+    again = fresh().post(
+        f"{served.url}/api/v1/trace", json=TRACE, headers={"X-Gatescope-Key": "k0"}
+    )
+    assert again.status_code == 200  # a minted key keeps its own bucket (2 tokens left)

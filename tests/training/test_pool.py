@@ -1,0 +1,59 @@
+"""The training process: runs live in a niced child; if it dies the sockets say so and the
+next start gets a new child."""
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from app.training.pool import shared_pool
+from tests.api.test_train_ws import SMALL, send, start
+
+
+def child_pids(nice: int) -> list[int]:
+    executor = shared_pool(nice)._executor
+    assert executor is not None, "no training process was started"
+    return list(executor._processes)  # type: ignore[attr-defined]
+
+
+def test_runs_train_in_a_child_process_niced_below_the_server(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", train_nice=7)
+    with TestClient(create_app(settings)).websocket_connect("/api/v1/train") as ws:
+        start(ws, SMALL)
+        [pid] = child_pids(7)
+        assert pid != os.getpid()
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + 7)
+
+
+def test_a_dead_training_process_is_reported_and_replaced(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", train_nice=3, train_max_runs=1)
+    client = TestClient(create_app(settings))
+    with client.websocket_connect("/api/v1/train") as ws:
+        start(ws, SMALL)
+        [pid] = child_pids(3)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while pid in child_pids(3) and time.monotonic() < deadline:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break
+            time.sleep(0.05)
+        send(ws, {"type": "step"})
+        lost = ws.receive_json()
+        assert lost["type"] == "error" and lost["code"] == "training_lost", lost
+        assert "start again" in lost["message"]
+        send(ws, {"type": "play"})
+        assert ws.receive_json()["code"] == "not_started"
+        # its place was given back (train_max_runs=1) and a new child trains the next start
+        ready = start(ws, SMALL)[0]
+        assert ready["type"] == "ready"
+        send(ws, {"type": "step"})
+        assert json.loads(json.dumps(ws.receive_json()))["step"] == 1
+        assert child_pids(3) != [pid]
