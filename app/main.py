@@ -22,6 +22,7 @@ from app.paths import STATIC_DIR
 from app.training.pool import shutdown_pools
 from app.web.learn import learn_router
 from app.web.pages import pages_router
+from app.web.train_page import train_page_router
 
 
 @asynccontextmanager
@@ -63,5 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(learn_router)
+    app.include_router(train_page_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -164,3 +164,15 @@ export const CHAIN = {
   },
   slideDx: 330, // how far C_t and h_t travel to reach the next module
 };
+
+// The /train page (static/js/train/): its line charts share /compare's margins and key
+// (COMPARE_CHART); the colours of its series (Okabe-Ito, colour-blind safe), the fields its
+// heatmaps show in this order when the cell has them, and the heatmap of the gap's shade.
+export const TRAIN = {
+  colours: {
+    loss: "#333333", train: "#E69F00", held: "#0072B2", dh: "#333333", dc: "#0072B2",
+    saturation: "#009E73", rmse: "#0072B2", baseline: "#999999",
+  },
+  heatmapFields: ["f", "i", "o", "g", "r", "z", "n", "c", "h"],
+  lossDigits: 4, // significant digits of the loss shown (the permalink test compares them)
+};

@@ -117,6 +117,7 @@ export function createTour() {
     extra.replaceChildren();
     if (step.key === "pages") {
       extra.append(make("a", { id: "tour-learn-link", href: `learn?lang=${lang}` }, tr("tour.learn_link")));
+      extra.append(" · ", make("a", { id: "tour-train-link", href: `train?lang=${lang}` }, tr("tour.train_link")));
     }
     box.querySelector("#tour-back").disabled = k === 0;
     box.querySelector("#tour-next").textContent = tr(k === STEPS.length - 1 ? "tour.done" : "tour.next");

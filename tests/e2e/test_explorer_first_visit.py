@@ -150,6 +150,9 @@ def test_the_tour_steps_through_in_both_languages_and_stays_dismissed(
             link = page.locator("#tour-learn-link")
             expect(link).to_have_attribute("href", f"learn?lang={lang}")
             expect(link).to_have_text(messages["tour.learn_link"])
+            train = page.locator("#tour-train-link")
+            expect(train).to_have_attribute("href", f"train?lang={lang}")
+            expect(train).to_have_text(messages["tour.train_link"])
             expect(page.locator("#tour-next")).to_have_text(messages["tour.done"])
         else:
             expect(page.locator("#tour-next")).to_have_text(messages["tour.next"])

@@ -113,7 +113,7 @@ def test_payload_in_numbers_input_and_url(
 
 
 def test_no_page_of_the_site_runs_inline_script(xss_server: LiveServer) -> None:
-    for path in ("/", "/models", "/learn", "/compare"):
+    for path in ("/", "/models", "/learn", "/compare", "/train"):
         r = httpx.get(f"{xss_server.url}{path}")
         if r.status_code == 404:
             continue

@@ -9,6 +9,7 @@ from typing import get_args
 import pytest
 
 from app.api.responses import IgnoredTensor
+from app.api.train_schemas import TrainTask
 from app.web.learn import SECTIONS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,11 +21,14 @@ LEARN_TEMPLATES = [
     *(REPO / "templates" / "learn").glob("*.html"),
     REPO / "templates" / "compare.html",
     REPO / "templates" / "models.html",
+    REPO / "templates" / "train.html",
+    *(REPO / "templates" / "train").glob("*.html"),
 ]
 LEARN_JS = [
     *(REPO / "static/js/learn").glob("*.js"),
     *(REPO / "static/js/compare").glob("*.js"),
     *(REPO / "static/js/models").glob("*.js"),
+    *(REPO / "static/js/train").glob("*.js"),
 ]
 CELLS = ("rnn_tanh", "rnn_relu", "lstm", "gru", "lstm_peephole", "lstm_coupled")
 
@@ -72,6 +76,9 @@ def learn_used_keys() -> set[str]:
     for s in SECTIONS:
         keys |= {f"learn.s.{s}.title", f"learn.s.{s}.summary", f"learn.s.{s}.p1"}
     keys |= {f"compare.cell.{c}" for c in CELLS}
+    keys |= {f"train.task.{task}" for task in get_args(TrainTask)}
+    phases = ("connecting", "ready", "playing", "pausing", "paused", "finished", "stopped")
+    keys |= {f"train.phase.{p}" for p in (*phases, "idle", "closed")}
     keys |= {f"learn.notation.{k}" for k in range(5)}
     keys |= {f"learn.bptt.step{k}" for k in range(5)}
     variants = ("peephole", "coupled", "gru")
