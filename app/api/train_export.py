@@ -79,6 +79,11 @@ class SessionModels:
         fields = record_fields(race, msg.run, model, name, msg.keep)
         try:
             info, token = self.store.add(model.params, model.readout, fields)
+            if token is None and msg.keep == "saved" and info.id in self.temporary:
+                # "Save" after "Open in explorer": the session's copy becomes the saved one,
+                # under its new name, and is no longer deleted with the connection
+                self.store.delete(info.id, self.temporary.pop(info.id))
+                info, token = self.store.add(model.params, model.readout, fields)
         except StoreError as exc:
             raise ApiError(exc.status, exc.code, exc.message, "keep") from exc
         out: dict[str, Any] = {"type": "exported", "run": msg.run, "keep": msg.keep,

@@ -104,3 +104,20 @@ def test_session_models_past_their_limit_are_refused(tmp_path: Path) -> None:
         refused = ws.receive_json()
     assert refused["type"] == "error" and refused["field"] == "keep"
     assert "the limit is 1 (train_session_models)" in refused["message"]
+
+
+def test_save_after_open_in_explorer_keeps_the_model_under_its_new_name(tmp_path: Path) -> None:
+    client = make(tmp_path)
+    with client.websocket_connect("/api/v1/train") as ws:
+        trained(ws)
+        send(ws, {"type": "export", "keep": "session"})
+        opened = ws.receive_json()
+        send(ws, {"type": "export", "keep": "saved", "name": "kept"})
+        saved = ws.receive_json()
+    assert saved["model_id"] == opened["model_id"] and saved["name"] == "kept"
+    time.sleep(0.5)  # past the connection's cleanup
+    info = client.get(f"/api/v1/models/{saved['model_id']}").json()
+    assert info["name"] == "kept" and info["training"]["keep"] == "saved"
+    gone = client.delete(f"/api/v1/models/{saved['model_id']}",
+                         headers={"X-Delete-Token": saved["delete_token"]})  # fmt: skip
+    assert gone.status_code == 204
