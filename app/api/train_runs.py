@@ -138,7 +138,7 @@ class Race:
     curves: list[list[list[Any]]]  # per run: [step, loss, held-out accuracy] of each snapshot
 
     @classmethod
-    async def of(cls, msg: TrainStart, pool: TrainingPool) -> tuple["Race", list[dict[str, Any]]]:
+    async def of(cls, msg: TrainStart, pool: TrainingPool) -> tuple["Race", list[str]]:
         """The runs made at step 0 in the pool, and their first snapshots."""
         runs, chunks = [], []
         try:
@@ -153,13 +153,15 @@ class Race:
         race = cls(msg, runs, [0] * len(runs), [False] * len(runs), [[] for _ in runs])
         return race, [race.note(k, c) for k, c in enumerate(chunks)]
 
-    def note(self, k: int, chunk: Chunk) -> dict[str, Any]:
-        """Run k's snapshot message; its step and its point of the training record kept."""
-        run, snap = self.runs[k], chunk.snapshot
+    def note(self, k: int, chunk: Chunk) -> str:
+        """Run k's snapshot message (JSON text, spliced from the child's: the server does not
+        parse it); its step and its point of the training record kept."""
+        run = self.runs[k]
         run.steps_done = chunk.steps_done
         self.spent[k] += chunk.done * run.cost
-        self.curves[k].append([snap["step"], snap["loss"], snap["held_out"].get("accuracy")])
-        return {"type": "snapshot", "run": k, **snap}
+        self.curves[k].append(list(chunk.point))
+        head = b'{"type":"snapshot","run":%d,' % k
+        return (head + chunk.snapshot_json[1:]).decode()
 
     @property
     def keys(self) -> list[str]:

@@ -49,7 +49,7 @@ def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"type": "error", "code": code, "field": field, "message": message}
 
 
-async def _advance(race: Race, pool: TrainingPool, n: int) -> list[dict[str, Any]]:
+async def _advance(race: Race, pool: TrainingPool, n: int) -> list[str]:
     """n updates of every live run (fewer at the horizon), then each one's snapshot."""
     out = []
     for k, run in enumerate(race.runs):
@@ -64,14 +64,18 @@ class Session:
     def __init__(self, ws: WebSocket, settings: Settings, registry: Registry, client: str):
         self.ws, self.settings, self.registry, self.client = ws, settings, registry, client
         self.models = SessionModels(store_of(ws.app.state), settings.train_session_models)
-        self.pool = shared_pool(settings.train_nice)
+        self.pool = shared_pool(settings.train_nice, settings.kernel)
         self.race: Race | None = None
         self.playing = False
         self.driver: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
 
-    async def send(self, message: dict[str, Any]) -> None:
-        text = orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    async def send(self, message: dict[str, Any] | str) -> None:
+        """A message, or one already JSON text (a snapshot from the training process)."""
+        if isinstance(message, str):
+            text = message
+        else:
+            text = orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY).decode()
         async with self.lock:
             await self.ws.send_text(text)
 

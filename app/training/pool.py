@@ -23,6 +23,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 if TYPE_CHECKING:  # the child imports the engine only once it is niced (see _create)
     from app.training.config import TrainConfig
     from app.training.live_run import LiveRun
@@ -38,15 +40,23 @@ class RunsLost(RuntimeError):
 
 @dataclass(frozen=True)
 class Chunk:
-    """What a call into the child answers: the updates it did and the run's snapshot now."""
+    """What a call into the child answers: the updates it did, and the run's snapshot now as
+    JSON (made in the child, so the server only forwards it) with its curve's point."""
 
     done: int
     steps_done: int
-    snapshot: dict[str, Any]
+    snapshot_json: bytes  # a JSON object: LiveRun.snapshot()
+    point: tuple[int, float | None, float | None]  # step, loss, held-out accuracy
+
+
+def _chunk(run: "LiveRun", done: int) -> Chunk:
+    snap = run.snapshot()
+    point = (snap["step"], snap["loss"], snap["held_out"].get("accuracy"))
+    return Chunk(done, run.steps_done, orjson.dumps(snap, option=orjson.OPT_SERIALIZE_NUMPY), point)
 
 
 # -- in the child ----------------------------------------------------------------------------
-def _start_child(nice: int, parent: int) -> None:
+def _start_child(nice: int, parent: int, kernel: str) -> None:
     """Niced; ended by its server process alone: a signal to the whole process group (Ctrl-C,
     a supervisor's SIGTERM) goes past it, and when its server dies (killed outright, say) it
     sees that within a second and exits, so no training process is left behind."""
@@ -54,6 +64,10 @@ def _start_child(nice: int, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    if kernel == "numpy":  # the server's GATESCOPE_KERNEL holds for its training too
+        from app.engine.kernel import allow_compiled
+
+        allow_compiled(False)
 
 
 def _exit_with(parent: int) -> None:
@@ -67,7 +81,7 @@ def _create(key: str, config: "TrainConfig", horizon: int | None) -> tuple[int, 
 
     run = LiveRun(config, horizon)
     _RUNS[key] = run
-    return run.horizon, Chunk(0, 0, run.snapshot())
+    return run.horizon, _chunk(run, 0)
 
 
 def _advance(key: str, n: int) -> Chunk:
@@ -75,7 +89,7 @@ def _advance(key: str, n: int) -> Chunk:
     todo = max(0, min(n, run.horizon - run.steps_done))
     if todo:
         run.step(todo)
-    return Chunk(todo, run.steps_done, run.snapshot())
+    return _chunk(run, todo)
 
 
 def _model(key: str) -> "Model":
@@ -91,8 +105,8 @@ def _drop(keys: list[str]) -> None:
 class TrainingPool:
     """The server process's handle on its training child; every method is async."""
 
-    def __init__(self, nice: int) -> None:
-        self.nice = nice
+    def __init__(self, nice: int, kernel: str = "auto") -> None:
+        self.nice, self.kernel = nice, kernel
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -103,7 +117,7 @@ class TrainingPool:
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_child,
-                    initargs=(self.nice, os.getpid()),
+                    initargs=(self.nice, os.getpid(), self.kernel),
                 )
             return self._executor
 
@@ -144,16 +158,16 @@ class TrainingPool:
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-_SHARED: dict[int, TrainingPool] = {}
+_SHARED: dict[tuple[int, str], TrainingPool] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_pool(nice: int) -> TrainingPool:
+def shared_pool(nice: int, kernel: str = "auto") -> TrainingPool:
     """This process's pool (one training child per server process, whatever apps it runs)."""
     with _SHARED_LOCK:
-        if nice not in _SHARED:
-            _SHARED[nice] = TrainingPool(nice)
-        return _SHARED[nice]
+        if (nice, kernel) not in _SHARED:
+            _SHARED[nice, kernel] = TrainingPool(nice, kernel)
+        return _SHARED[nice, kernel]
 
 
 def shutdown_pools() -> None:

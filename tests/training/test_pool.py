@@ -16,7 +16,7 @@ from tests.api.test_train_ws import SMALL, send, start
 
 
 def child_pids(nice: int) -> list[int]:
-    executor = shared_pool(nice)._executor
+    executor = shared_pool(nice, Settings().kernel)._executor
     assert executor is not None, "no training process was started"
     return list(executor._processes)  # type: ignore[attr-defined]
 
