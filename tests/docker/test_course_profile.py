@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import save
 
-from tests.conftest import REPO, free_port, skip_or_fail
+from tests.conftest import REPO, free_port
 from tests.docker.conftest import CourseImages, Engine, Image, write_artefact
-from tests.docker.test_image import INPUTS, _compose_command, _lstm_h, _wait_healthy
+from tests.docker.test_image import INPUTS, _lstm_h, _wait_healthy, compose_or_skip
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -125,10 +125,8 @@ class Load:
 def test_course_profile_shares_models_and_limits_and_survives_faults(
     engine: Engine, image: Image, course_images: CourseImages
 ) -> None:
-    plugin = subprocess.run(["docker", "compose", "version"], env=engine.env, capture_output=True)
-    compose = ["docker", "compose"] if plugin.returncode == 0 else _compose_command()
+    compose = compose_or_skip(engine)
     if compose is None:
-        skip_or_fail("neither `docker compose` nor `docker-compose` is installed")
         return
     t0 = time.monotonic()
     suffix = uuid.uuid4().hex[:8]

@@ -176,6 +176,15 @@ def test_image_builds_runs_keeps_models_and_stays_non_root(
     assert image.size_bytes <= SIZE_TARGET_MB * 1e6, f"image is {figures['size_mb']} MB"
 
 
+def compose_or_skip(engine: Engine) -> list[str] | None:
+    """`docker compose`, else `docker-compose`; neither: skip (fail under CI) and None."""
+    plugin = subprocess.run(["docker", "compose", "version"], env=engine.env, capture_output=True)
+    compose = ["docker", "compose"] if plugin.returncode == 0 else _compose_command()
+    if compose is None:
+        skip_or_fail("neither `docker compose` nor `docker-compose` is installed")
+    return compose
+
+
 def _compose_command() -> list[str] | None:
     if shutil.which("docker-compose"):
         return ["docker-compose"]  # Compose v1 (Debian's package); same file, same `up -d`
@@ -190,10 +199,8 @@ def _compose_up_serves_the_same_model(
     expected: list[list[float]],
     figures: dict[str, object],
 ) -> None:
-    plugin = subprocess.run(["docker", "compose", "version"], env=engine.env, capture_output=True)
-    compose = ["docker", "compose"] if plugin.returncode == 0 else _compose_command()
+    compose = compose_or_skip(engine)
     if compose is None:
-        skip_or_fail("neither `docker compose` nor `docker-compose` is installed")
         return
     port = free_port()
     project = f"gatescope-smoke-{uuid.uuid4().hex[:8]}"

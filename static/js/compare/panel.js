@@ -2,24 +2,16 @@
 // each with the shared time cursor.
 import { formatNumber, t as msg } from "../i18n.js";
 import { createLineChart } from "./chart.js";
-import { text } from "../learn/common.js";
+import { labelledSvg, text } from "../learn/common.js";
 import { createStrip } from "../diagrams/vector_strip.js";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 // The h_t strip's box in viewBox units (= CSS px, see learn.css): its width, the margin above and
 // left of the strip, and the room its caption needs below it (the caption's baseline sits 13
 // below the strip, vector_strip.js).
 const STRIP_BOX = { width: 140, pad: 4, caption: 18 };
 const UNIT_COLOURS = ["#1b5e9e", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#a6761d", "#666666"];
 
-function svg(parent, cls, label) {
-  const node = document.createElementNS(SVG_NS, "svg");
-  node.setAttribute("class", cls);
-  node.setAttribute("role", "img");
-  node.setAttribute("aria-label", label);
-  parent.appendChild(node);
-  return node;
-}
+const svg = labelledSvg;
 
 function prediction(trace, t, vocab) {
   const r = trace.readout;

@@ -193,3 +193,13 @@ export function createStepper(container, { steps, onChange, initial = 0, autopla
 export function errorText(err) {
   return msg("learn.api_error", { message: err.message });
 }
+
+// An <svg> of class cls, labelled for screen readers, appended to parent (compare, train).
+export function labelledSvg(parent, cls, label) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  node.setAttribute("class", cls);
+  node.setAttribute("role", "img");
+  node.setAttribute("aria-label", label);
+  parent.appendChild(node);
+  return node;
+}

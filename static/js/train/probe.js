@@ -8,9 +8,9 @@ import { drawChain } from "../diagrams/lstm_chain.js";
 import { drawSaturation } from "../diagrams/saturation.js";
 import { hideTooltip, showTooltip } from "../diagrams/tooltip.js";
 import { t as msg } from "../i18n.js";
+import { labelledSvg } from "../learn/common.js";
 import { createChart } from "./chart.js";
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 const LSTMS = new Set(["lstm", "lstm_peephole", "lstm_coupled"]);
 const COUNTRY = 4; // delayed recall's probe: "I grew up in France", then the gap, then "speak"
 
@@ -22,14 +22,7 @@ export function block(parent, tag, cls, text) {
   return node;
 }
 
-export function svgIn(parent, cls, label) {
-  const node = document.createElementNS(SVG_NS, "svg");
-  node.setAttribute("class", cls);
-  node.setAttribute("role", "img");
-  node.setAttribute("aria-label", label);
-  parent.appendChild(node);
-  return node;
-}
+export const svgIn = labelledSvg;
 
 // The probe steps between the fact and the query (delayed recall), or null.
 export function gapSpan(task, T) {
