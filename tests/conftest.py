@@ -62,7 +62,10 @@ class LiveServer:
         self.url, self.proc, self.data_dir = url, proc, data_dir
 
 
-def start_server(data_dir: Path, env: dict[str, str] | None = None) -> LiveServer:
+def start_server(
+    data_dir: Path, env: dict[str, str] | None = None, log: Path | None = None
+) -> LiveServer:
+    """A real uvicorn on a free port; its stderr goes to `log` when given, for a test to read."""
     port = free_port()
     full_env = {**os.environ, "GATESCOPE_DATA_DIR": str(data_dir), **(env or {})}
     cmd = [
@@ -78,7 +81,10 @@ def start_server(data_dir: Path, env: dict[str, str] | None = None) -> LiveServe
         "--log-level",
         "warning",
     ]
-    proc = subprocess.Popen(cmd, cwd=REPO, env=full_env)
+    err = log.open("wb") if log is not None else None
+    proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stderr=err)
+    if err is not None:
+        err.close()  # the child holds its own copy
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -221,6 +221,8 @@ async def train_socket(ws: WebSocket) -> None:
     session = Session(ws, settings, registry, client_of(ws.scope, settings, ws.app.state))
     try:
         await _serve(session, settings)
+    except WebSocketDisconnect:
+        pass  # the page went away while we were answering it: nothing left to tell
     finally:
         try:
             await session.release()  # the client's spending stays: it lasts the process
@@ -264,6 +266,8 @@ async def _serve(session: Session, settings: Settings) -> None:
             await session.send(_error(exc.code, exc.message, exc.field))
         except RunsLost as exc:
             await session.lost(exc)
+        except WebSocketDisconnect:
+            raise
         except ValueError as exc:  # TrainConfig's own checks
             await session.send(_error("invalid_input", str(exc)))
         except Exception:  # never drop the connection over a bug; it is logged

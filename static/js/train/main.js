@@ -127,6 +127,8 @@ function play() {
     setPhase("playing");
   } else if (phase === "idle" || phase === "closed") {
     start(true);
+  } else if (phase === "connecting") {
+    playAfterReady = true; // a press before the runs are ready plays them once they are
   }
 }
 
