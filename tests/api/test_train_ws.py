@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -54,7 +55,7 @@ def test_played_snapshots_equal_the_trainer_offline(client: TestClient) -> None:
     run = LiveRun(config)
     for snap in snaps:
         run.step(4)
-        offline = json.loads(json.dumps(run.snapshot()))
+        offline = orjson.loads(orjson.dumps(run.snapshot(), option=orjson.OPT_SERIALIZE_NUMPY))
         assert {k: v for k, v in snap.items() if k not in ("type", "run")} == offline
 
 

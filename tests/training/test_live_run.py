@@ -1,8 +1,10 @@
 """LiveRun: the trainer step by step, its weights equal train()'s, its snapshots reproducible."""
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from app.engine import run_trace
@@ -56,7 +58,8 @@ def test_snapshot_equals_what_the_trainer_computes_offline() -> None:
     x = offline.task.encode(words)  # type: ignore[attr-defined]
     tr = run_trace("lstm", offline.model.params, x)
     for name in ("i", "f", "g", "o", "c", "h"):
-        np.testing.assert_allclose(probe["trace"][name], tr.layers[0][name], rtol=0, atol=1e-12)
+        want = tr.layers[0][name].astype(np.float32)
+        np.testing.assert_array_equal(probe["trace"][name], want)
     gates = np.concatenate([tr.layers[0][g].ravel() for g in "ifo"])
     assert probe["gate_saturation"] == pytest.approx(np.mean((gates < 0.1) | (gates > 0.9)))
     assert len(probe["dh_norm"]) == len(words) and len(probe["dc_norm"]) == len(words)
@@ -64,12 +67,32 @@ def test_snapshot_equals_what_the_trainer_computes_offline() -> None:
     assert probe["dh_norm"][-1] > 0 and probe["dc_norm"][0] > 0
 
 
+def as_json(snap: dict[str, Any]) -> Any:
+    """The snapshot as the training process sends it, parsed back."""
+    return orjson.loads(orjson.dumps(snap, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
+def test_snapshot_json_carries_each_value_as_its_float32() -> None:
+    run = LiveRun(RECALL)
+    run.step(3)
+    snap = run.snapshot()
+    wire = as_json(snap)
+    f = snap["probe"]["trace"]["f"]
+    assert f.dtype == np.float32
+    # the text is the shortest that reads back as the same float32, so nothing is lost...
+    np.testing.assert_array_equal(np.asarray(wire["probe"]["trace"]["f"], np.float32), f)
+    # ...and it is shorter than float64's
+    as64 = orjson.dumps(f.astype(np.float64), option=orjson.OPT_SERIALIZE_NUMPY)
+    assert len(orjson.dumps(f, option=orjson.OPT_SERIALIZE_NUMPY)) < 0.7 * len(as64)
+    assert wire["loss"] == snap["loss"]  # scalars keep float64: the page shows loss digits
+
+
 def test_two_runs_of_one_config_give_identical_snapshots() -> None:
     a, b = LiveRun(RECALL), LiveRun(RECALL)
     for _ in range(3):
         a.step(4)
         b.step(4)
-        assert a.snapshot() == b.snapshot()
+        assert as_json(a.snapshot()) == as_json(b.snapshot())
 
 
 def test_rnn_has_no_gates_to_saturate_and_sine_no_accuracy() -> None:
