@@ -138,6 +138,8 @@ class Settings(BaseSettings):
     train_session_models: int = Field(default=4, ge=0)
     # How much lower than the server the training process runs (nice increment, 0-19).
     train_nice: int = Field(default=19, ge=0, le=19)
+    # Whether it also runs in Linux's SCHED_IDLE class (only the CPU nothing else wants).
+    train_sched_idle: bool = True
 
     # The engine's loop (app/engine/kernel.py): auto (numba's compiled kernel where it runs
     # and helps), numpy (always the reference loop) or numba (fail if it cannot run).

@@ -64,7 +64,7 @@ class Session:
     def __init__(self, ws: WebSocket, settings: Settings, registry: Registry, client: str):
         self.ws, self.settings, self.registry, self.client = ws, settings, registry, client
         self.models = SessionModels(store_of(ws.app.state), settings.train_session_models)
-        self.pool = shared_pool(settings.train_nice, settings.kernel)
+        self.pool = shared_pool(settings.train_nice, settings.kernel, settings.train_sched_idle)
         self.race: Race | None = None
         self.playing = False
         self.driver: asyncio.Task[None] | None = None

@@ -1,12 +1,12 @@
 """A training run one chunk of Adam updates at a time, with a picture of it after each chunk.
 
 LiveRun drives the same Trainer as app/training/loop.train: the same config (and horizon)
-gives the same batches, the same RNG stream and, after n updates, the same weights as
-train() with steps=n and that horizon. snapshot() is a dict for orjson (OPT_SERIALIZE_NUMPY;
-its arrays float32): the step, the last batch's loss and accuracy, the held-out metric on data from a
-fixed seed, and for one fixed probe sequence the trace of layer 0 under the current weights
-(every gate and state), the gradient flow |dL/dc_t| and |dL/dh_t| from the engine's BPTT,
-and the share of sigmoid-gate values that are saturated (< 0.1 or > 0.9).
+gives the same batches, the same RNG stream and, after n updates, the same weights as train()
+with steps=n and that horizon. snapshot() is a dict for orjson (OPT_SERIALIZE_NUMPY; its
+arrays float32): the step, the last batch's loss and accuracy, the held-out metric on data
+from a fixed seed, and for one fixed probe sequence the trace of layer 0 under the current
+weights (every gate and state), the gradient flow |dL/dc_t| and |dL/dh_t| from the engine's
+BPTT, and the share of sigmoid-gate values that are saturated (< 0.1 or > 0.9).
 """
 
 from itertools import cycle, islice

@@ -1,11 +1,11 @@
 """Live runs in a training process of their own, at a lower CPU priority than the server.
 
 Training in the server process's threads held its GIL: while 10 runs trained, a small trace's
-p99 went from 84 to 311 ms (bench/train_load_bench.py). So each server process hands its
-live runs to one child process, started on first use (spawn, not fork: the server has
-threads) and niced, so the server's own requests come first and training takes what is left
-of the CPU. The child keeps every run it was given in a dict by key and does one call at a
-time: chunks of different connections take turns in the order they were asked for.
+p99 went from 84 to 311 ms (bench/train_load_bench.py). So each server process hands its live
+runs to one child process, started on first use (spawn, not fork: the server has threads),
+niced and in the SCHED_IDLE class, so the server's own requests come first and training takes
+what is left of the CPU. The child keeps every run it was given in a dict by key and does one
+call at a time: chunks of different connections take turns in the order they were asked for.
 
 If the child dies (killed, out of memory), every run it held is lost: calls raise RunsLost and
 the next call starts a new child.
@@ -56,11 +56,14 @@ def _chunk(run: "LiveRun", done: int) -> Chunk:
 
 
 # -- in the child ----------------------------------------------------------------------------
-def _start_child(nice: int, parent: int, kernel: str) -> None:
-    """Niced; ended by its server process alone: a signal to the whole process group (Ctrl-C,
-    a supervisor's SIGTERM) goes past it, and when its server dies (killed outright, say) it
-    sees that within a second and exits, so no training process is left behind."""
+def _start_child(nice: int, parent: int, kernel: str, idle: bool = True) -> None:
+    """Niced, and (idle) in Linux's SCHED_IDLE class; ended by its server process alone: a
+    signal to the whole process group (Ctrl-C, a supervisor's SIGTERM) goes past it, and when
+    its server dies (killed outright, say) it sees that within a second and exits, so no
+    training process is left behind."""
     os.nice(nice)
+    if idle:
+        _idle_class()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
@@ -68,6 +71,17 @@ def _start_child(nice: int, parent: int, kernel: str) -> None:
         from app.engine.kernel import allow_compiled
 
         allow_compiled(False)
+
+
+def _idle_class() -> None:
+    """SCHED_IDLE, not just nice 19: a CPU busy with nice-19 training looks busy to the
+    scheduler, so a woken worker was placed behind other work, and under EEVDF it waited out
+    the nice-19 task's slice (a few ms on every wake-up, at every hop of a request). A CPU
+    running only SCHED_IDLE tasks counts as idle, and a woken worker preempts them at once.
+    Threads started later (numba's, the watchdog) inherit the class. Where it is not
+    allowed or not Linux, the nice value alone holds."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
 
 def _exit_with(parent: int) -> None:
@@ -105,8 +119,8 @@ def _drop(keys: list[str]) -> None:
 class TrainingPool:
     """The server process's handle on its training child; every method is async."""
 
-    def __init__(self, nice: int, kernel: str = "auto") -> None:
-        self.nice, self.kernel = nice, kernel
+    def __init__(self, nice: int, kernel: str = "auto", idle: bool = True) -> None:
+        self.nice, self.kernel, self.idle = nice, kernel, idle
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -117,7 +131,7 @@ class TrainingPool:
                     max_workers=1,
                     mp_context=multiprocessing.get_context("spawn"),
                     initializer=_start_child,
-                    initargs=(self.nice, os.getpid(), self.kernel),
+                    initargs=(self.nice, os.getpid(), self.kernel, self.idle),
                 )
             return self._executor
 
@@ -158,16 +172,16 @@ class TrainingPool:
             executor.shutdown(wait=True, cancel_futures=True)
 
 
-_SHARED: dict[tuple[int, str], TrainingPool] = {}
+_SHARED: dict[tuple[int, str, bool], TrainingPool] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_pool(nice: int, kernel: str = "auto") -> TrainingPool:
+def shared_pool(nice: int, kernel: str = "auto", idle: bool = True) -> TrainingPool:
     """This process's pool (one training child per server process, whatever apps it runs)."""
     with _SHARED_LOCK:
-        if (nice, kernel) not in _SHARED:
-            _SHARED[nice, kernel] = TrainingPool(nice, kernel)
-        return _SHARED[nice, kernel]
+        if (nice, kernel, idle) not in _SHARED:
+            _SHARED[nice, kernel, idle] = TrainingPool(nice, kernel, idle)
+        return _SHARED[nice, kernel, idle]
 
 
 def shutdown_pools() -> None:

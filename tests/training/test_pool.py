@@ -15,8 +15,8 @@ from app.training.pool import shared_pool
 from tests.api.test_train_ws import SMALL, send, start
 
 
-def child_pids(nice: int) -> list[int]:
-    executor = shared_pool(nice, Settings().kernel)._executor
+def child_pids(nice: int, idle: bool = True) -> list[int]:
+    executor = shared_pool(nice, Settings().kernel, idle)._executor
     assert executor is not None, "no training process was started"
     return list(executor._processes)  # type: ignore[attr-defined]
 
@@ -29,6 +29,24 @@ def test_runs_train_in_a_child_process_niced_below_the_server(tmp_path: Path) ->
         assert pid != os.getpid()
         mine = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + 7)
+
+
+def thread_policies(pid: int) -> set[int]:
+    """The scheduling class of every thread of a process (numba's and the watchdog too)."""
+    return {os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+def test_the_training_process_runs_in_the_idle_class_unless_told_not_to(tmp_path: Path) -> None:
+    for idle, want in ((True, os.SCHED_IDLE), (False, os.SCHED_OTHER)):
+        settings = Settings(data_dir=tmp_path / "data", train_nice=6, train_sched_idle=idle)
+        with TestClient(create_app(settings)).websocket_connect("/api/v1/train") as ws:
+            start(ws, SMALL)
+            send(ws, {"type": "step"})  # the engine (and numba's threads) loaded in the child
+            assert json.loads(ws.receive_text())["type"] == "snapshot"
+            [pid] = child_pids(6, idle)
+            assert thread_policies(pid) == {want}
+            mine = os.getpriority(os.PRIO_PROCESS, 0)
+            assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + 6)
 
 
 def test_a_dead_training_process_is_reported_and_replaced(tmp_path: Path) -> None:
