@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import orjson
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,7 @@ from app.api.encoding import array_json, check_finite
 from app.api.errors import ApiError, location
 from app.api.resolve import Model, resolve_model, states, tokenize, within_range
 from app.api.schemas import StepControl, StepInput, StepMessage, StepOpen
+from app.api.ws_frames import TOO_BIG, Oversized, receive_text
 from app.config import Settings
 from app.engine import EngineError, State, initial_state, step
 from app.store import StoreError
@@ -32,7 +33,6 @@ from app.store import StoreError
 log = logging.getLogger("gatescope.api")
 step_router = APIRouter(tags=["step"])
 _MESSAGES: TypeAdapter[StepOpen | StepInput | StepControl] = TypeAdapter(StepMessage)
-TOO_BIG = 1009  # WebSocket close code: message too big
 
 
 @dataclass
@@ -141,23 +141,13 @@ async def step_socket(ws: WebSocket) -> None:
     session: Session | None = None
     while True:
         try:
-            raw = await ws.receive()
-        except WebSocketDisconnect:
-            return
-        if raw["type"] == "websocket.disconnect":
-            return
-        text, blob = raw.get("text"), raw.get("bytes") or b""
-        size = len(blob) if text is None else len(text.encode("utf-8"))
-        if size > settings.max_ws_message_bytes:
-            reply = _error(
-                "limit_exceeded",
-                f"the message has {size} bytes, the limit is "
-                f"{settings.max_ws_message_bytes} (max_ws_message_bytes)",
-            )
-            await ws.send_text(orjson.dumps(reply).decode())
+            data = await receive_text(ws, settings.max_ws_message_bytes)
+        except Oversized as exc:
+            await ws.send_text(orjson.dumps(_error("limit_exceeded", str(exc))).decode())
             await ws.close(code=TOO_BIG)
             return
-        data = blob.decode("utf-8", errors="replace") if text is None else text
+        if data is None:
+            return
         try:
             message = _MESSAGES.validate_json(data)
             session, reply = await _answer(message, session, settings, ws.app.state)

@@ -35,13 +35,13 @@ from app.api.errors import ApiError, location
 from app.api.train_export import SessionModels
 from app.api.train_runs import Race, Registry, check_limits, client_of, registry_of
 from app.api.train_schemas import TrainControl, TrainExport, TrainMessage, TrainStart
+from app.api.ws_frames import TOO_BIG, Oversized, receive_text
 from app.config import Settings
 from app.training.pool import RunsLost, TrainingPool, shared_pool
 
 log = logging.getLogger("gatescope.api")
 train_router = APIRouter(tags=["train"])
 _MESSAGES: TypeAdapter[TrainStart | TrainControl | TrainExport] = TypeAdapter(TrainMessage)
-TOO_BIG = 1009
 _TAGS = tuple(f"{t}." for t in ("start", "play", "pause", "step", "reset", "export"))
 
 
@@ -237,24 +237,17 @@ async def _serve(session: Session, settings: Settings) -> None:
         idle = not session.playing and session.race is not None
         try:
             timeout = settings.train_idle_s if idle else None
-            raw = await asyncio.wait_for(ws.receive(), timeout)
+            data = await asyncio.wait_for(receive_text(ws, settings.max_ws_message_bytes), timeout)
         except TimeoutError:
             await session.release()
             await session.send({"type": "stopped", "reason": "idle"})
             continue
-        except WebSocketDisconnect:
-            return
-        if raw["type"] == "websocket.disconnect":
-            return
-        text, blob = raw.get("text"), raw.get("bytes") or b""
-        size = len(blob) if text is None else len(text.encode("utf-8"))
-        if size > settings.max_ws_message_bytes:
-            await session.send(_error("limit_exceeded", f"the message has {size} bytes, the "
-                                      f"limit is {settings.max_ws_message_bytes} "
-                                      "(max_ws_message_bytes)"))  # fmt: skip
+        except Oversized as exc:
+            await session.send(_error("limit_exceeded", str(exc)))
             await ws.close(code=TOO_BIG)
             return
-        data = blob.decode("utf-8", errors="replace") if text is None else text
+        if data is None:
+            return
         try:
             await session.answer(_MESSAGES.validate_json(data))
         except ValidationError as exc:
