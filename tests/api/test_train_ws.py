@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from app.config import Settings
 from app.main import create_app
@@ -167,6 +168,21 @@ def test_bad_fields_name_the_field_and_limit(
         assert words in error["message"]
         send(ws, {"type": "play"})
         assert ws.receive_json()["code"] == "not_started"
+
+
+def test_a_message_over_the_limit_is_named_and_closes_with_1009(tmp_path: Path) -> None:
+    with make(tmp_path, max_ws_message_bytes=512).websocket_connect("/api/v1/train") as ws:
+        text = json.dumps({**SMALL, "pad": "é" * 200}, ensure_ascii=False)
+        assert len(text) < 512 < len(text.encode())  # bytes are counted, not characters
+        ws.send_text(text)
+        error = ws.receive_json()
+        assert error["type"] == "error" and error["code"] == "limit_exceeded", error
+        assert error["message"] == (
+            f"the message has {len(text.encode())} bytes, the limit is 512 (max_ws_message_bytes)"
+        )
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 1009
 
 
 @pytest.mark.slow
