@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from bench.chromium import CHROMIUM_ARGS, system_chromium
+from bench.chromium import bench_chromium
 from bench.results import cpu_name, free_port, stop, write_section
 
 REPO = Path(__file__).resolve().parents[1]
@@ -113,23 +113,16 @@ def transfer(page: Page, url: str) -> tuple[int, int, list[tuple[str, int, int]]
 
 def main() -> None:
     load_before = os.getloadavg()[0]
-    exe = system_chromium()
-    if exe is None:
-        with sync_playwright() as p:
-            if not Path(p.chromium.executable_path).exists():
-                print("browser_bench: no Chromium here; `make browser` installs one. Not run.")
-                return
-    with tempfile.TemporaryDirectory() as data, sync_playwright() as p:
+    with bench_chromium("browser_bench") as browser, tempfile.TemporaryDirectory() as data:
+        if browser is None:
+            return
         proc, url = start_server(data)
         try:
-            launch = {"executable_path": exe} if exe else {}
-            browser = p.chromium.launch(headless=True, args=CHROMIUM_ARGS, **launch)
             version = browser.version
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             play = {speed: playback(page, url, speed) for speed in (1, 16, 64)}
             latencies = new_trace_latency(page, url)
             raw, zipped, files = transfer(page, url)
-            browser.close()
         finally:
             stop(proc)
 

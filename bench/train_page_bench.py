@@ -13,14 +13,13 @@ import os
 import statistics
 import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from app.api.train_schemas import TrainStart
 from bench.browser_bench import start_server
-from bench.chromium import CHROMIUM_ARGS, system_chromium
+from bench.chromium import bench_chromium
 from bench.results import cpu_name, stop, write_section
 
 TIME_TARGET_S, GAP_TARGET, FPS_TARGET, LEARNED = 90.0, 0.30, 30.0, 0.95
@@ -75,22 +74,15 @@ def race(page: Page, url: str, query: str = "") -> dict[str, Any]:
 
 def main() -> None:
     load_before = os.getloadavg()[0]
-    exe = system_chromium()
-    if exe is None:
-        with sync_playwright() as p:
-            if not Path(p.chromium.executable_path).exists():
-                print("train_page_bench: no Chromium here; `make browser` installs one. Not run.")
-                return
-    with tempfile.TemporaryDirectory() as data, sync_playwright() as p:
+    with bench_chromium("train_page_bench") as browser, tempfile.TemporaryDirectory() as data:
+        if browser is None:
+            return
         proc, url = start_server(data)
         try:
-            launch = {"executable_path": exe} if exe else {}
-            browser = p.chromium.launch(headless=True, args=CHROMIUM_ARGS, **launch)
             version = browser.version
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             rounds = [race(page, url) for _ in range(ROUNDS)]
             heavy = race(page, url, HEAVY)
-            browser.close()
         finally:
             stop(proc)
 
