@@ -26,8 +26,11 @@ def _check_name(settings: Settings, raw: str | None, fallback: str) -> str:
     return name
 
 
-def record_fields(race: Race, k: int, model: Model, name: str, keep: str) -> dict[str, Any]:
-    """The stored model's metadata: what the upload route writes, plus how it was trained."""
+def record_fields(
+    race: Race, k: int, model: Model, name: str, keep: str, units: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The stored model's metadata: what the upload route writes, plus how it was trained and
+    the units worth looking at (the explorer opens on the memory unit named there)."""
     run = race.runs[k]
     task = build_task(run.config)
     params = sum(a.size for a in model.tensors().values())
@@ -47,6 +50,7 @@ def record_fields(race: Race, k: int, model: Model, name: str, keep: str) -> dic
         "parameters": int(params),
         "readout_size": int(model.readout.weight.shape[0]),
         "example": example_input(task),
+        "units": units,
         "training": {
             "settings": {**start, "cell": model.cell},
             "step": run.steps_done,
@@ -66,7 +70,12 @@ class SessionModels:
     temporary: dict[str, str] = field(default_factory=dict)  # model id -> delete token
 
     def export(
-        self, settings: Settings, race: Race, msg: TrainExport, model: Model
+        self,
+        settings: Settings,
+        race: Race,
+        msg: TrainExport,
+        model: Model,
+        units: list[dict[str, Any]],
     ) -> dict[str, Any]:
         """Store `model`, the weights of race run msg.run now (the caller checked the run)."""
         run = race.runs[msg.run]
@@ -76,7 +85,7 @@ class SessionModels:
             raise ApiError(429, "limit_exceeded", f"this connection holds {len(self.temporary)} "
                            f"models opened in the explorer, the limit is {self.limit} "
                            "(train_session_models); reconnect to let them go", "keep")  # fmt: skip
-        fields = record_fields(race, msg.run, model, name, msg.keep)
+        fields = record_fields(race, msg.run, model, name, msg.keep, units)
         try:
             info, token = self.store.add(model.params, model.readout, fields)
             if token is None and msg.keep == "saved" and info.id in self.temporary:

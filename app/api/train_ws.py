@@ -191,9 +191,9 @@ class Session:
             if not 0 <= message.run < len(race.runs):
                 raise ApiError(422, "invalid_input", f"run is {message.run}; this race has runs "
                                f"0 to {len(race.runs) - 1}", "run")  # fmt: skip
-            model = await self.pool.model(race.runs[message.run].key)
+            model, units = await self.pool.model(race.runs[message.run].key)
             await self.send(await asyncio.to_thread(self.models.export, self.settings, race,
-                                                    message, model))  # fmt: skip
+                                                    message, model, units))  # fmt: skip
             return
         kind = message.type
         if kind == "play":

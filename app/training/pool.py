@@ -106,8 +106,18 @@ def _advance(key: str, n: int) -> Chunk:
     return _chunk(run, todo)
 
 
-def _model(key: str) -> "Model":
-    return _RUNS[key].trainer.model
+def _model(key: str) -> tuple["Model", list[dict[str, Any]]]:
+    """The run's weights now, and the units worth looking at in them (as a trained model's
+    record names them: app/training/units.py), found here rather than in the server."""
+    from threadpoolctl import threadpool_limits
+
+    from app.training.units import find_units
+
+    run = _RUNS[key]
+    model = run.trainer.model
+    with threadpool_limits(limits=1):
+        notes = find_units(run.trainer.task, model, run.config.seed)
+    return model, [note.to_dict() for note in notes]
 
 
 def _drop(keys: list[str]) -> None:
@@ -155,9 +165,10 @@ class TrainingPool:
         chunk: Chunk = await self._call(_advance, key, n)
         return chunk
 
-    async def model(self, key: str) -> "Model":
-        model: Model = await self._call(_model, key)
-        return model
+    async def model(self, key: str) -> tuple["Model", list[dict[str, Any]]]:
+        """The run's weights and their unit notes."""
+        found: tuple[Model, list[dict[str, Any]]] = await self._call(_model, key)
+        return found
 
     async def drop(self, keys: list[str]) -> None:
         if keys and self._executor is not None:

@@ -109,8 +109,12 @@ def find_recall_units(
 ) -> list[UnitNote]:
     m = recall_memory(task, model, rng, 500)
     sep = m["separation"]
-    if "f_min_gap" in m:
-        good = (m["f_min_gap"] >= 0.9) & (m["i_peak_step"] == m["country_step"])
+    good = (
+        (m["f_min_gap"] >= 0.9) & (m["i_peak_step"] == m["country_step"])
+        if "f_min_gap" in m
+        else np.zeros(model.hidden_size, dtype=bool)
+    )
+    if good.any():
         # a clean memory: written at the country (input gate open there, shut in the gap)
         # and telling the countries apart from the moment it is written
         score = m["separation_after_country"] * (m["i_at_country"] - m["i_max_gap"])

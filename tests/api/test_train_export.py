@@ -13,6 +13,7 @@ from app.engine import run_trace
 from app.main import create_app
 from app.training.config import TrainConfig
 from app.training.live_run import LiveRun
+from app.training.units import find_units
 from tests.api.test_train_ws import SMALL, send, start, until
 
 
@@ -56,6 +57,10 @@ def test_session_export_traces_the_runs_weights_and_goes_with_the_connection(
         want = run_trace(model.cell, model.params, x).layers[0]
         np.testing.assert_allclose(body["layers"][0]["f"], want["f"][:, 0, :], atol=1e-12)
         np.testing.assert_allclose(body["layers"][0]["c"], want["c"][:, 0, :], atol=1e-12)
+        # the units worth looking at, as a built-in model's record names them
+        notes = find_units(run.trainer.task, model, config.seed)
+        assert info["units"] == [note.to_dict() for note in notes]
+        assert [u["kind"] for u in info["units"]] == ["fading"]  # 12 updates learn no memory
     # the server lets the session's models go just after the socket closes
     deadline = time.monotonic() + 5
     while client.get(f"/api/v1/models/{model_id}").status_code != 404:
