@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from app import __version__
 
 RATE_LIMIT_STATE_ENV = "GATESCOPE_RATE_LIMIT_STATE_FILE"
+WATCHED = ["*.py", "*.js", "*.css", "*.html", "*.json"]  # what --reload restarts on
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -17,6 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.config import get_settings, settings_problems
     from app.http.observability import log_config, prepare_metrics_dir, remove_metrics_dir
+    from app.paths import APP_DIR, STATIC_DIR, TEMPLATES_DIR
 
     error, warnings = settings_problems()
     for warning in warnings:
@@ -40,6 +42,11 @@ def _serve(args: argparse.Namespace) -> int:
             port=args.port or settings.port,
             workers=None if args.reload else workers,
             reload=args.reload,
+            # a changed page or static file changes the pages' asset version (app/web/assets.py)
+            reload_dirs=[str(d) for d in (APP_DIR, STATIC_DIR, TEMPLATES_DIR)]
+            if args.reload
+            else None,
+            reload_includes=WATCHED if args.reload else None,
             log_config=log_config(settings.log_level, settings.log_format),
             log_level=settings.log_level,
             access_log=False,  # app.http.observability writes them, with the request id

@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import api_router
@@ -20,6 +19,7 @@ from app.http.observability import REQUEST_ID_HEADER, ObservabilityMiddleware
 from app.http.security import install_security
 from app.paths import STATIC_DIR
 from app.training.pool import shutdown_pools
+from app.web.assets import VersionedStaticFiles
 from app.web.learn import learn_router
 from app.web.pages import pages_router
 from app.web.train_page import train_page_router
@@ -65,5 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.include_router(learn_router)
     app.include_router(train_page_router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    static = VersionedStaticFiles(STATIC_DIR)
+    app.state.asset_version = static.version  # the pages link /static/<version>/...
+    app.mount("/static", static, name="static")
     return app

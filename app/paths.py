@@ -10,5 +10,6 @@ def _find(name: str) -> Path:
     return packaged if packaged.is_dir() else _PACKAGE.parent / name
 
 
+APP_DIR = _PACKAGE
 STATIC_DIR = _find("static")
 TEMPLATES_DIR = _find("templates")

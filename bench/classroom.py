@@ -160,13 +160,17 @@ def machine_busy_s() -> float:
     return (user + nice + system + irq + softirq + steal) / TICK
 
 
-def calm(raw: dict[str, Any], kind: str, seconds: float) -> list[float]:
-    """The latencies of `kind` outside the two rushes: the room arriving (the first quarter
-    of a short run, at most 30 s, and 10 s more) and the teacher's link (30 s from half-way)."""
+def phases(raw: dict[str, Any], kind: str, seconds: float) -> dict[str, list[float]]:
+    """The latencies of `kind` in the room's arrival (the first quarter of a short run, at most
+    30 s, and 10 s more), in the teacher's link (30 s from half-way), and the rest ("calm")."""
     arrival = min(30.0, seconds / 4) + 10
     teacher = seconds / 2
+    out: dict[str, list[float]] = {"arrival": [], "teacher": [], "calm": []}
     pairs = zip(raw["latencies"].get(kind, []), raw["when"].get(kind, []), strict=True)
-    return [ms for ms, t in pairs if t > arrival and not teacher <= t <= teacher + 30]
+    for ms, t in pairs:
+        phase = "arrival" if t <= arrival else "teacher" if teacher <= t <= teacher + 30 else "calm"
+        out[phase].append(ms)
+    return out
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -239,10 +243,10 @@ def summarise(raw: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
             "p50_ms": quantile(values, 0.5),
             "p99_ms": quantile(values, 0.99),
         }
-    for kind in ("trace", "healthz"):
-        values = calm(raw, kind, run["seconds"])
-        kinds[kind]["calm_p99_ms"] = quantile(values, 0.99)
-        kinds[kind]["calm_ok"] = len(values)
+    for kind in ("trace", "healthz", "static"):
+        for phase, values in phases(raw, kind, run["seconds"]).items():
+            kinds[kind][f"{phase}_p99_ms"] = quantile(values, 0.99)
+            kinds[kind][f"{phase}_ok"] = len(values)
     per = raw["students"]
     shares = [s.get("refused", 0) / max(1, s.get("limited_requests", 0)) for s in per]
     shares_all = [s.get("refused", 0) / max(1, s.get("requests", 0)) for s in per]
@@ -268,6 +272,7 @@ def summarise(raw: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
         "max_refused_share_of_all": round(max(shares_all, default=0.0), 4),
         "students_over_1pct": over,
         "students_with_cookie": sum(s.get("cookie", 0) for s in per),
+        "static_from_cache": sum(s.get("cached", 0) for s in per),
         "students_refused_any": sum(1 for s in per if s.get("refused", 0)),
         "mb_per_student": {
             "min": round(min(mb, default=0), 2),
@@ -305,6 +310,9 @@ def text_report(r: dict[str, Any]) -> str:
         "- p99 outside the two rushes (the room arriving, the teacher's link): trace "
         f"{r['kinds']['trace']['calm_p99_ms']} ms ({r['kinds']['trace']['calm_ok']} answers), "
         f"healthz {r['kinds']['healthz']['calm_p99_ms']} ms",
+        "- p99 in the rushes, arriving / the teacher's link: " + rushes(r["kinds"]),
+        f"- static files the students' browser caches answered (no request): "
+        f"{r['static_from_cache']}",
         "- p99 as the server measured it (its histogram bucket): "
         + "; ".join(f"{k}: {v}" for k, v in r["server_side_p99"].items()),
         f"- bytes served per student: median {r['mb_per_student']['median']} MB "
@@ -316,6 +324,16 @@ def text_report(r: dict[str, Any]) -> str:
         *(f"- {name}: {'met' if ok else 'MISSED'}" for name, ok in r["checks"].items()),
     ]
     return "\n".join(lines)
+
+
+def rushes(kinds: dict[str, Any]) -> str:
+    def ms(value: float | None) -> str:
+        return "no requests" if value is None else f"{value} ms"
+
+    return "; ".join(
+        f"{kind} {ms(kinds[kind]['arrival_p99_ms'])} / {ms(kinds[kind]['teacher_p99_ms'])}"
+        for kind in ("trace", "healthz", "static")
+    )
 
 
 def main() -> None:

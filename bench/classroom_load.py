@@ -9,7 +9,10 @@ Students arrive over the first 30 s (a quarter of a short run). What a student d
 think times between, as the explorer's page does it:
 - a page load: GET /, then every static file the page references and every module those
   import (the browser's module graph), GET /api/v1/models, and the explorer's first trace of
-  a random model; a reload revalidates the static files with If-None-Match, as a cache does;
+  a random model. Each student keeps static files as a browser's cache does: a file whose
+  answer gave a max-age is not asked for again while it is fresh (the pages link their files
+  under a content version, cached for a year: app/web/assets.py); any other is revalidated
+  with If-None-Match on each page load;
 - traces in the explorer's format: POST /api/v1/trace with ``format: safetensors, dtype:
   float32`` (static/js/trace_wire.js), of built-in models (text of 10-80 characters for the
   text models, often edited a character at a time with a trace after each edit, as the
@@ -79,6 +82,7 @@ class Student:
     client: httpx.AsyncClient
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     etags: dict[str, str] = field(default_factory=dict)  # static path or trace body -> ETag
+    fresh_until: dict[str, float] = field(default_factory=dict)  # static path -> monotonic
     models: list[dict[str, Any]] = field(default_factory=list)
     uploaded: str | None = None
     trained: bool = False
@@ -148,10 +152,15 @@ class Student:
         await self.trace(model, {"inputs": sine(12, 2, 0)})
 
     async def static(self, path: str) -> str | None:
+        if time.monotonic() < self.fresh_until.get(path, 0.0):  # the browser cache answers
+            self.counts["cached"] += 1
+            return self.etags.get(path + "#text")
         headers = {"If-None-Match": self.etags[path]} if path in self.etags else {}
         res = await self.request("static", "GET", path, headers=headers)
         if res is None:
             return None
+        if max_age := fresh_for(res.headers.get("cache-control", "")):
+            self.fresh_until[path] = time.monotonic() + max_age
         if res.status_code == 304:
             return self.etags.get(path + "#text")
         if "etag" in res.headers:
@@ -324,6 +333,18 @@ class Student:
                 await self.request("models", "GET", "/api/v1/models")
             else:
                 await self.page_load()  # a reload
+
+
+def fresh_for(cache_control: str) -> float:
+    """Seconds a cache may use an answer without asking again: its max-age, unless no-cache
+    or no-store say to revalidate (RFC 9111 section 5.2.2)."""
+    directives = {d.strip().split("=", 1)[0].lower(): d for d in cache_control.split(",")}
+    if "no-cache" in directives or "no-store" in directives or "max-age" not in directives:
+        return 0.0
+    try:
+        return max(0.0, float(directives["max-age"].split("=", 1)[1].strip()))
+    except (IndexError, ValueError):
+        return 0.0
 
 
 def sine(steps: int, width: int, seed: int) -> list[list[float]]:

@@ -25,8 +25,11 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR)
 def _url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
     """Root-relative links ("/gatescope/static/css/app.css"). Starlette's absolute ones carry
     the Host header's name and the scheme the app sees, which behind a proxy that rewrites
-    Host (nginx's default) are the backend's, not the reader's."""
+    Host (nginx's default) are the backend's, not the reader's. Static files are linked
+    under the current content version (app/web/assets.py)."""
     request: Request = context["request"]
+    if name == "static":
+        path_params["path"] = f"{request.app.state.asset_version}/{path_params['path']}"
     return request.url_for(name, **path_params).path
 
 

@@ -37,8 +37,12 @@ def test_a_short_classroom_run_reports_every_kind_and_no_errors() -> None:
         stats = report["kinds"][kind]
         assert stats["ok"] > 0, kind
         assert 0 < stats["p50_ms"] <= stats["p99_ms"], kind
-    # a page load fetches the page's module graph: dozens of static files each
-    assert report["kinds"]["static"]["ok"] >= 20 * report["kinds"]["page"]["ok"]
+    # a page load takes the page's module graph, dozens of files, from the server or, once
+    # fetched, from the student's cache (versioned files are fresh for a year); every student
+    # loads the page twice (arriving, the teacher's link), so the cache answered some
+    static = report["kinds"]["static"]["ok"] + report["static_from_cache"]
+    assert static >= 20 * report["kinds"]["page"]["ok"]
+    assert report["static_from_cache"] >= 20 * 20
     # every student got its own cookie; 20 students are far below their fair shares
     assert report["students_with_cookie"] == 20
     assert report["refused"] == 0 and report["max_refused_share"] == 0.0
