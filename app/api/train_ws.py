@@ -191,7 +191,7 @@ class Session:
             if not 0 <= message.run < len(race.runs):
                 raise ApiError(422, "invalid_input", f"run is {message.run}; this race has runs "
                                f"0 to {len(race.runs) - 1}", "run")  # fmt: skip
-            model, units = await self.pool.model(race.runs[message.run].key)
+            model, units = await self.pool.export_of(race.runs[message.run].key)
             await self.send(await asyncio.to_thread(self.models.export, self.settings, race,
                                                     message, model, units))  # fmt: skip
             return
@@ -260,7 +260,7 @@ async def _serve(session: Session, settings: Settings) -> None:
         except RunsLost as exc:
             await session.lost(exc)
         except WebSocketDisconnect:
-            raise
+            raise  # the page left: not a bug for the catch-all below; train_socket ends it
         except ValueError as exc:  # TrainConfig's own checks
             await session.send(_error("invalid_input", str(exc)))
         except Exception:  # never drop the connection over a bug; it is logged

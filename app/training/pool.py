@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the child imports the engine only once it is niced (see _cr
 
 ORPHAN_CHECK_S = 1.0
 _RUNS: dict[str, "LiveRun"] = {}  # in the child: every run it holds
+_NOTES: dict[str, tuple[int, list[dict[str, Any]]]] = {}  # run key -> (step, its unit notes)
 
 
 class RunsLost(RuntimeError):
@@ -95,6 +96,7 @@ def _create(key: str, config: "TrainConfig", horizon: int | None) -> tuple[int, 
 
     run = LiveRun(config, horizon)
     _RUNS[key] = run
+    _NOTES.pop(key, None)
     return run.horizon, _chunk(run, 0)
 
 
@@ -106,23 +108,28 @@ def _advance(key: str, n: int) -> Chunk:
     return _chunk(run, todo)
 
 
-def _model(key: str) -> tuple["Model", list[dict[str, Any]]]:
+def _export_of(key: str) -> tuple["Model", list[dict[str, Any]]]:
     """The run's weights now, and the units worth looking at in them (as a trained model's
-    record names them: app/training/units.py), found here rather than in the server."""
+    record names them: app/training/units.py), found here rather than in the server. The
+    notes (a few hundred ms of held-out traces) are kept per step: "Save" after "Open in
+    explorer" asks twice for the same weights."""
     from threadpoolctl import threadpool_limits
 
     from app.training.units import find_units
 
     run = _RUNS[key]
-    model = run.trainer.model
-    with threadpool_limits(limits=1):
-        notes = find_units(run.trainer.task, model, run.config.seed)
-    return model, [note.to_dict() for note in notes]
+    kept = _NOTES.get(key)
+    if kept is None or kept[0] != run.steps_done:
+        with threadpool_limits(limits=1):
+            notes = find_units(run.trainer.task, run.trainer.model, run.config.seed)
+        kept = _NOTES[key] = (run.steps_done, [note.to_dict() for note in notes])
+    return run.trainer.model, kept[1]
 
 
 def _drop(keys: list[str]) -> None:
     for key in keys:
         _RUNS.pop(key, None)
+        _NOTES.pop(key, None)
 
 
 # -- in the server ---------------------------------------------------------------------------
@@ -165,9 +172,9 @@ class TrainingPool:
         chunk: Chunk = await self._call(_advance, key, n)
         return chunk
 
-    async def model(self, key: str) -> tuple["Model", list[dict[str, Any]]]:
+    async def export_of(self, key: str) -> tuple["Model", list[dict[str, Any]]]:
         """The run's weights and their unit notes."""
-        found: tuple[Model, list[dict[str, Any]]] = await self._call(_model, key)
+        found: tuple[Model, list[dict[str, Any]]] = await self._call(_export_of, key)
         return found
 
     async def drop(self, keys: list[str]) -> None:

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -100,3 +101,34 @@ def test_a_training_process_whose_server_died_exits_by_itself() -> None:
     while os.path.exists(f"/proc/{pid}"):
         assert time.monotonic() < deadline, "the orphaned training process is still running"
         time.sleep(0.1)
+
+
+def test_unit_notes_are_found_once_per_step_of_a_run(monkeypatch: Any) -> None:
+    # "Save" after "Open in explorer" asks for the same weights twice; the child's functions
+    # are called here in-process, as the training process calls them
+    from app.training import pool, units
+    from app.training.config import TrainConfig
+
+    calls: list[int] = []
+    real = units.find_units
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(units, "find_units", counted)
+    config = TrainConfig("delayed-recall", "lstm", hidden=4, steps=6, lr=0.02)
+    try:
+        pool._create("test-notes", config, None)
+        pool._advance("test-notes", 3)
+        model, first = pool._export_of("test-notes")
+        again, second = pool._export_of("test-notes")
+        assert len(calls) == 1 and second == first and again is model
+        assert first == [n.to_dict() for n in real(pool._RUNS["test-notes"].trainer.task,
+                                                   model, config.seed)]  # fmt: skip
+        pool._advance("test-notes", 1)  # new weights: found again
+        pool._export_of("test-notes")
+        assert len(calls) == 2
+    finally:
+        pool._drop(["test-notes"])
+    assert "test-notes" not in pool._NOTES and "test-notes" not in pool._RUNS
