@@ -46,7 +46,8 @@ def section(reports: dict[str, dict[str, Any]]) -> str:
         "127.0.0.1, each its own httpx.AsyncClient and cookie jar; the image's settings "
         "(GATESCOPE_WORKERS=2, GATESCOPE_RATE_LIMIT_ENABLED=true, everything else default)",
         "- Mix (bench/classroom_load.py): students arrive over the first 30 s; page loads "
-        "with their static files (the module graph, about 28 files, revalidated on reload), "
+        "with their static files (the module graph, about 30 files, kept as a browser's "
+        "cache keeps them: the versioned files fresh for a year, others revalidated), "
         "model list and info; traces as the explorer asks (float32 safetensors) of built-in "
         "models (text of 10-80 characters, often edited a character at a time with a trace "
         "after each edit, or 12-200 sine steps; H = 16 or 128) and of small random models "
