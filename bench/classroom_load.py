@@ -49,7 +49,7 @@ import httpx
 
 from app.http.clients import COOKIE
 from bench.classroom_tally import Tally, prober
-from bench.load_wire import multipart, safetensors_bytes
+from bench.load_wire import fresh_for, multipart, safetensors_bytes, sine
 from bench.train_client import RaceTally, race
 
 IMPORT = re.compile(r"""(?:\bfrom\s*|\bimport\s*\(?\s*)["']([^"']+\.js)["']""")
@@ -333,24 +333,6 @@ class Student:
                 await self.request("models", "GET", "/api/v1/models")
             else:
                 await self.page_load()  # a reload
-
-
-def fresh_for(cache_control: str) -> float:
-    """Seconds a cache may use an answer without asking again: its max-age, unless no-cache
-    or no-store say to revalidate (RFC 9111 section 5.2.2)."""
-    directives = {d.strip().split("=", 1)[0].lower(): d for d in cache_control.split(",")}
-    if "no-cache" in directives or "no-store" in directives or "max-age" not in directives:
-        return 0.0
-    try:
-        return max(0.0, float(directives["max-age"].split("=", 1)[1].strip()))
-    except (IndexError, ValueError):
-        return 0.0
-
-
-def sine(steps: int, width: int, seed: int) -> list[list[float]]:
-    import math
-
-    return [[round(math.sin(0.3 * t + k + seed), 4) for k in range(width)] for t in range(steps)]
 
 
 async def classroom(base: str, students: int, seconds: float, seed: int) -> Tally:

@@ -1,5 +1,6 @@
 """What the load generator sends: request bodies, and a small HTTP/1.1 client on asyncio
-streams (keep-alive, no client library, so the generator costs little of the shared cores)."""
+streams (keep-alive, no client library, so the generator costs little of the shared cores);
+and how long a browser's cache may keep an answer (the classroom's students)."""
 
 import asyncio
 import json
@@ -83,3 +84,21 @@ class Http:
         if self.writer is not None:
             self.writer.close()
         self.reader = self.writer = None
+
+
+def fresh_for(cache_control: str) -> float:
+    """Seconds a cache may use an answer without asking again: its max-age, unless no-cache
+    or no-store say to revalidate (RFC 9111 section 5.2.2)."""
+    directives = {d.strip().split("=", 1)[0].lower(): d for d in cache_control.split(",")}
+    if "no-cache" in directives or "no-store" in directives or "max-age" not in directives:
+        return 0.0
+    try:
+        return max(0.0, float(directives["max-age"].split("=", 1)[1].strip()))
+    except (IndexError, ValueError):
+        return 0.0
+
+
+def sine(steps: int, width: int, seed: int) -> list[list[float]]:
+    import math
+
+    return [[round(math.sin(0.3 * t + k + seed), 4) for k in range(width)] for t in range(steps)]

@@ -4,6 +4,7 @@
 import pytest
 
 from bench.classroom import KINDS, run, server_quantiles, text_report
+from bench.load_wire import fresh_for
 
 METRICS = """\
 # HELP gatescope_http_request_duration_seconds Time from request to the last byte
@@ -61,3 +62,13 @@ def test_a_short_classroom_run_reports_every_kind_and_no_errors() -> None:
     assert report["checks"]["no errors"] and report["checks"]["no student refused more than 1%"]
     text = text_report(report)
     assert "| trace |" in text and "rate_limit_key=client" in text
+
+
+def test_a_students_cache_keeps_an_answer_for_its_max_age_unless_told_to_revalidate() -> None:
+    assert fresh_for("public, max-age=31536000, immutable") == 31536000.0
+    assert fresh_for("Max-Age=60") == 60.0
+    assert fresh_for("no-cache") == 0.0
+    assert fresh_for("max-age=60, no-cache") == 0.0
+    assert fresh_for("no-store, max-age=60") == 0.0
+    assert fresh_for("") == 0.0  # no max-age: revalidate (no heuristic freshness)
+    assert fresh_for("max-age=soon") == 0.0
